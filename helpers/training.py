@@ -1,0 +1,158 @@
+"""The training loop, and the per-epoch record it leaves behind."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .device import get_device
+
+
+@dataclass
+class History:
+    """What :func:`train` saw, one entry per completed epoch.
+
+    ``train_loss[i]`` is epoch ``epochs[i]``'s loss on the training data before that
+    epoch's update; ``test_loss[i]`` is the test loss after it. ``params[i]`` maps each
+    parameter name to a CPU copy of its value after the epoch (shape as in the model,
+    (1,) for ``LinearRegressionModel``); ``start_params`` holds the values before the
+    first epoch. ``diverged_at`` is the epoch whose loss went non-finite (``None`` if
+    training finished), and ``message`` says why training stopped early.
+    """
+
+    epochs: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    params: list[dict[str, torch.Tensor]] = field(default_factory=list)
+    start_params: dict[str, torch.Tensor] = field(default_factory=dict)
+    diverged_at: int | None = None
+    message: str = ""
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def param(self, name: str) -> torch.Tensor:
+        """The trajectory of one parameter: shape (epochs + 1, *param_shape), start first."""
+        if name not in self.start_params:
+            raise KeyError(f"No parameter {name!r}; recorded: {', '.join(self.start_params)}.")
+        return torch.stack([self.start_params[name]] + [p[name] for p in self.params])
+
+
+def _cpu_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().to("cpu", copy=True) for name, p in model.named_parameters()}
+
+
+def _as_float_tensor(name: str, value, like: torch.Tensor, device: torch.device) -> torch.Tensor:
+    tensor = torch.as_tensor(value)
+    if tensor.ndim == 0:
+        raise ValueError(f"{name} must hold one row per example, got a scalar.")
+    return tensor.to(device=device, dtype=like.dtype)
+
+
+def _check_pair(x_name: str, X: torch.Tensor, y_name: str, y: torch.Tensor) -> None:
+    if len(X) != len(y):
+        raise ValueError(
+            f"{x_name} has shape {tuple(X.shape)} but {y_name} has shape {tuple(y.shape)}; "
+            "they need the same number of rows."
+        )
+    if len(X) == 0:
+        raise ValueError(f"{x_name} is empty; training needs at least one example.")
+
+
+def train(
+    model: nn.Module,
+    X_train: torch.Tensor,
+    y_train: torch.Tensor,
+    X_test: torch.Tensor,
+    y_test: torch.Tensor,
+    *,
+    lr: float = 0.01,
+    epochs: int = 100,
+    loss_fn: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    log_every: int = 10,
+    device: str | torch.device | None = None,
+    verbose: bool = True,
+) -> History:
+    """Full-batch gradient descent on (N, 1) training data, with a test loss every epoch.
+
+    Each epoch: ``model.train()``, forward on ``X_train``, loss, ``zero_grad``,
+    ``backward``, ``step``; then ``model.eval()`` and the test loss under
+    ``torch.inference_mode()``. Defaults: ``nn.L1Loss()`` and SGD with ``lr``. Model and
+    data move to ``device`` (default :func:`get_device`), data cast to the model's dtype.
+    With ``verbose`` a line is printed every ``log_every`` epochs and after the last.
+    A non-finite loss stops training at once: the model goes back to its last finite
+    parameters, ``diverged_at`` records the epoch and a one-line message is printed.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}.")
+    if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
+        raise ValueError(f"log_every must be a whole number of at least 1, got {log_every!r}.")
+    if optimizer is None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}; try lr=0.01.")
+    parameters = list(model.parameters())
+    if not parameters:
+        raise ValueError("The model has no parameters to train.")
+
+    device = get_device(device)
+    model.to(device)
+    like = parameters[0]
+    X_train = _as_float_tensor("X_train", X_train, like, device)
+    y_train = _as_float_tensor("y_train", y_train, like, device)
+    X_test = _as_float_tensor("X_test", X_test, like, device)
+    y_test = _as_float_tensor("y_test", y_test, like, device)
+    _check_pair("X_train", X_train, "y_train", y_train)
+    _check_pair("X_test", X_test, "y_test", y_test)
+
+    loss_fn = nn.L1Loss() if loss_fn is None else loss_fn
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr) if optimizer is None else optimizer
+    history = History(start_params=_cpu_copy(model))
+
+    for epoch in range(1, epochs + 1):
+        model.train()
+        loss = loss_fn(model(X_train), y_train)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        train_loss = loss.item()
+
+        model.eval()
+        with torch.inference_mode():
+            test_loss = loss_fn(model(X_test), y_test).item()
+
+        if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
+            _stop_diverged(model, history, epoch, train_loss, test_loss, optimizer)
+            print(history.message)
+            break
+
+        history.epochs.append(epoch)
+        history.train_loss.append(train_loss)
+        history.test_loss.append(test_loss)
+        history.params.append(_cpu_copy(model))
+        if verbose and (epoch % log_every == 0 or epoch == epochs):
+            print(f"Epoch {epoch:>4} | train loss {train_loss:.4f} | test loss {test_loss:.4f}")
+
+    model.eval()
+    return history
+
+
+def _stop_diverged(model, history, epoch, train_loss, test_loss, optimizer) -> None:
+    """Put the model back to its last finite parameters and explain why training stopped."""
+    last = history.params[-1] if history.params else history.start_params
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(last[name].to(p.device))
+    optimizer.zero_grad()
+    which = "training" if not math.isfinite(train_loss) else "test"
+    value = train_loss if which == "training" else test_loss
+    lr = optimizer.param_groups[0].get("lr")
+    lr_text = f" with lr={lr:g}" if isinstance(lr, (int, float)) else ""
+    history.diverged_at = epoch
+    history.message = (
+        f"Training stopped at epoch {epoch}: the {which} loss became {value}{lr_text}, so the "
+        f"steps overshoot. The model keeps the parameters of epoch {epoch - 1}. "
+        "Try a smaller learning rate (e.g. 10 times smaller)."
+    )
