@@ -27,7 +27,11 @@ test: install
 	$(BIN)/python -m pytest
 
 notebooks: install
+	$(BIN)/python tools/links.py
 	$(BIN)/python tools/run_notebooks.py
+
+links: install
+	$(BIN)/python tools/links.py
 
 bench: install
 	$(BIN)/python tools/bench.py

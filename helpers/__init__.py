@@ -5,6 +5,7 @@ persistence (05), dashboard (03) and the exercise checks (``helpers.check``).
 Importing this package does no work: no device is chosen, no widget is created.
 """
 
+from . import check
 from .data import make_linear_data, split_data
 from .device import available_devices, get_device
 from .model import LinearRegressionModel
@@ -20,6 +21,7 @@ from .plotting import plot_loss_curves, plot_predictions
 from .training import History, train
 
 __all__ = [
+    "check",
     "History",
     "LinearRegressionModel",
     "ModelFileError",
