@@ -1,6 +1,13 @@
 """Repository-wide pytest set-up: nbval's sanitize file, wherever pytest is started."""
 
+import os
+import tempfile
 from pathlib import Path
+
+# Hypothesis keeps an example database; keep it out of the working tree.
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "linreg-hypothesis")
+)
 
 SANITIZE_FILE = Path(__file__).parent / "notebooks" / "nbval_sanitize.cfg"
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
+import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ def _atomic_save(obj: Any, path: str | os.PathLike) -> Path:
             f"{path} is a folder; give a file name such as {path / 'model.pt'}."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A unique name opened with "xb" (not mkstemp, whose 0600 mode would make the saved
+    # file private to its owner): the file gets the usual permissions from the umask.
+    tmp_name = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp_name, "xb") as handle:
             torch.save(obj, handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -50,6 +53,15 @@ def _atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     return path
 
 
+#: Parts of torch's weights-only refusals that mean "this file would run code or build objects".
+_UNSAFE_MARKERS = (
+    "GLOBAL",
+    "Trying to call reduce",
+    "Can only create new object",
+    "Can only build",
+)
+
+
 def _safe_load(path: str | os.PathLike, map_location: Any) -> Any:
     path = Path(path)
     if not path.exists():
@@ -57,10 +69,15 @@ def _safe_load(path: str | os.PathLike, map_location: Any) -> Any:
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder, not a saved model file.")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # Files pickled with a newer protocol load fine; torch's note about it is noise.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        # torch wraps *every* unpickling failure in "Weights only load failed ...", so only
+        # the markers of a refused global/call/object mean the file holds code.
         text = str(exc)
-        if "Weights only load failed" in text or "Unsupported global" in text:
+        if any(marker in text for marker in _UNSAFE_MARKERS):
             found = re.search(r"GLOBAL ([\w.]+)", text)
             what = f" (it refers to {found.group(1)})" if found else ""
             raise UnsafeModelFileError(
@@ -68,10 +85,15 @@ def _safe_load(path: str | os.PathLike, map_location: Any) -> Any:
                 "code, so it was refused and nothing was executed. Only load such a file if you "
                 "trust where it came from."
             ) from None
-        raise ModelFileError(f"{path} is not a readable PyTorch file ({text}).") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        found = re.search(r"WeightsUnpickler error:\s*(.+)", text)
+        detail = found.group(1).strip() if found else text.splitlines()[0]
         raise ModelFileError(
-            f"{path} is not a complete PyTorch save (it may be truncated or corrupted): {exc}"
+            f"{path} is not a readable PyTorch file (it may be corrupted): {detail}"
+        ) from None
+    except Exception as exc:  # a damaged file can make torch.load fail in many ways
+        detail = str(exc) or type(exc).__name__
+        raise ModelFileError(
+            f"{path} is not a complete PyTorch save (it may be truncated or corrupted): {detail}"
         ) from None
 
 
@@ -105,9 +127,17 @@ def _check_fits(path: Path, state: Any, model: nn.Module) -> None:
 
 
 def save_model(model: nn.Module, path: str | os.PathLike) -> Path:
-    """Save ``model.state_dict()`` (its tensors only) to ``path``; returns the path."""
+    """Save ``model.state_dict()`` (its tensors only) to ``path``; returns the path.
+
+    The model comes first, as in ``torch.save(model.state_dict(), path)``.
+    """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"save_model needs an nn.Module, got {type(model).__name__}.")
+        hint = (
+            " (the model comes first: save_model(model, path))"
+            if isinstance(path, nn.Module)
+            else ""
+        )
+        raise TypeError(f"save_model needs an nn.Module first, got {type(model).__name__}{hint}.")
     return _atomic_save(model.state_dict(), path)
 
 

@@ -32,7 +32,13 @@ def to_numpy(values: Any, name: str = "values") -> np.ndarray:
     Shapes (N,) and (N, 1) are accepted; anything else raises ``ValueError``.
     """
     if isinstance(values, torch.Tensor):
-        values = values.detach().to("cpu", torch.float64).numpy()
+        # To the CPU first, then float64: MPS tensors cannot be cast to float64 on the device.
+        values = values.detach().cpu().to(torch.float64).numpy()
+    elif isinstance(values, (list, tuple)):
+        # e.g. a list of per-epoch losses kept as tensors (maybe with grad, maybe on a GPU)
+        values = [
+            to_numpy(v.reshape(-1), name) if isinstance(v, torch.Tensor) else v for v in values
+        ]
     array = np.asarray(values, dtype=float)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]

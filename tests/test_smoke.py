@@ -1,5 +1,0 @@
-import helpers
-
-
-def test_imports():
-    assert helpers.make_linear_data()[0].shape == (50, 1)
