@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PORT ?= 8888
+# Colab ships ipywidgets 7.7.1; the dashboard's tests also run against it (Python side only),
+# installed once beside .venv: tests/test_dashboard.py puts it first on PYTHONPATH.
+IPYWIDGETS7 := $(VENV)/ipywidgets7
+IPYWIDGETS7_STAMP := $(IPYWIDGETS7)/.installed
 
 .PHONY: install lab test notebooks links bench lint format clean
 
@@ -17,14 +21,21 @@ $(STAMP): pyproject.toml constraints.txt
 		--constraint constraints.txt --editable ".[lab,test]"
 	@touch $@
 
+$(IPYWIDGETS7_STAMP): | $(STAMP)
+	rm -rf $(IPYWIDGETS7)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--target $(IPYWIDGETS7) ipywidgets==7.7.1 ipython_genutils==0.2.0
+	@touch $@
+
 lab: install
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=notebooks
 
-test: install
+# Two workers; --dist loadscope keeps each notebook's cells together on one kernel.
+test: install $(IPYWIDGETS7_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 notebooks: install
 	$(BIN)/python tools/links.py

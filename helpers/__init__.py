@@ -6,6 +6,7 @@ Importing this package does no work: no device is chosen, no widget is created.
 """
 
 from . import check
+from .dashboard import TrainingDashboard, training_dashboard
 from .data import make_linear_data, split_data
 from .device import available_devices, get_device
 from .model import LinearRegressionModel
@@ -25,6 +26,7 @@ __all__ = [
     "History",
     "LinearRegressionModel",
     "ModelFileError",
+    "TrainingDashboard",
     "UnsafeModelFileError",
     "available_devices",
     "get_device",
@@ -37,4 +39,5 @@ __all__ = [
     "save_model",
     "split_data",
     "train",
+    "training_dashboard",
 ]
