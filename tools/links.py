@@ -3,22 +3,31 @@
 Usage: python tools/links.py [--check]
 
 Cell 1 is an "Open in Colab" badge for that notebook; cell 2 is the set-up cell that, in
-Colab only, installs the course's ``helpers`` from the repository. With ``--check`` nothing
-is written and the exit status says whether every notebook already agrees.
+Colab only, installs the course's ``helpers`` from the repository. README.md's Colab and
+Binder badges, between its two ``badges`` comment lines, are written from the same address.
+With ``--check`` nothing is written and the exit status says whether everything already agrees.
 """
 
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
+
+try:
+    import tomllib
+except ModuleNotFoundError:
+    # Python 3.10 has no tomllib; tomli (installed there with pytest) is the same parser.
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 BADGE_MARK = "colab.research.google.com/assets/colab-badge.svg"
 SETUP_MARK = "# Set-up for Google Colab"
+README_START = "<!-- badges: written by `make links` from [tool.course] in pyproject.toml -->"
+README_END = "<!-- /badges -->"
+FIRST_NOTEBOOK = "notebooks/01_data.ipynb"
 
 
 def course_settings() -> dict[str, str]:
@@ -43,6 +52,34 @@ def setup_source(repository: str, branch: str) -> str:
         'if "google.colab" in sys.modules:\n'
         '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", COURSE], check=True)'
     )
+
+
+def binder_badge_source(relative: str, repository: str, branch: str) -> str:
+    url = f"https://mybinder.org/v2/gh/{repository}/{branch}?urlpath=lab/tree/{relative}"
+    return f"[![Launch Binder](https://mybinder.org/badge_logo.svg)]({url})"
+
+
+def readme_badges() -> str:
+    settings = course_settings()
+    repository, branch = settings["repository"], settings["branch"]
+    colab = badge_source(ROOT / FIRST_NOTEBOOK, repository, branch)
+    return f"{colab}\n{binder_badge_source(FIRST_NOTEBOOK, repository, branch)}"
+
+
+def update_readme(check: bool) -> bool:
+    """Return True if README's badges already agree; otherwise rewrite them (unless ``check``)."""
+    path = ROOT / "README.md"
+    text = path.read_text(encoding="utf-8")
+    head, start, rest = text.partition(README_START)
+    block, end, tail = rest.partition(README_END)
+    if not start or not end:
+        raise SystemExit(f"README.md lacks its badge block: add {README_START} and {README_END}")
+    wanted = f"\n{readme_badges()}\n"
+    if block == wanted:
+        return True
+    if not check:
+        path.write_text(head + start + wanted + end + tail, encoding="utf-8")
+    return False
 
 
 def expected_head(path: Path) -> tuple[str, str]:
@@ -83,6 +120,8 @@ def notebooks() -> list[Path]:
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = [p for p in notebooks() if not update(p, check)]
+    if not update_readme(check):
+        stale.append(ROOT / "README.md")
     for path in stale:
         verb = "disagrees with pyproject.toml [tool.course]" if check else "rewritten"
         print(f"{path.relative_to(ROOT)}: {verb}")

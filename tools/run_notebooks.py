@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 NOISY_NOTEBOOK_KEYS = ("widgets", "colab", "accelerator", "gpuClass")
-NOISY_CELL_KEYS = ("execution", "colab", "outputId", "collapsed", "scrolled")
+NOISY_CELL_KEYS = ("execution", "executionInfo", "colab", "outputId", "collapsed", "scrolled")
 
 
 def all_notebooks() -> list[Path]:
@@ -29,8 +29,19 @@ def all_notebooks() -> list[Path]:
     return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts)
 
 
+def _without_machine_paths(text: str) -> str:
+    """Tracebacks name files by absolute path; keep them relative to the checkout."""
+    for prefix, short in ((str(ROOT) + "/", ""), (sys.base_prefix + "/", "<python>/")):
+        text = text.replace(prefix, short)
+    return text
+
+
 def tidy(nb: nbformat.NotebookNode) -> None:
     """Drop metadata that churns between runs or that static viewers choke on."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                output.traceback = [_without_machine_paths(line) for line in output.traceback]
     for key in NOISY_NOTEBOOK_KEYS:
         nb.metadata.pop(key, None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
@@ -48,6 +59,7 @@ def execute(path: Path) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
+        coalesce_streams=True,
         store_widget_state=False,
     )
     client.execute()

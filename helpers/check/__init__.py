@@ -7,5 +7,32 @@ notebook.
 """
 
 from ._core import ExerciseError
+from .data import exercise_01_1, exercise_01_2, exercise_01_3, exercise_01_4
+from .evaluation import exercise_04_1, exercise_04_2, exercise_04_3, exercise_04_4
+from .model import exercise_02_1, exercise_02_2, exercise_02_3, exercise_02_4
+from .save_load import exercise_05_1, exercise_05_2, exercise_05_3, exercise_05_4
+from .training import exercise_03_1, exercise_03_2, exercise_03_3, exercise_03_4
 
-__all__ = ["ExerciseError"]
+__all__ = [
+    "ExerciseError",
+    "exercise_01_1",
+    "exercise_01_2",
+    "exercise_01_3",
+    "exercise_01_4",
+    "exercise_02_1",
+    "exercise_02_2",
+    "exercise_02_3",
+    "exercise_02_4",
+    "exercise_03_1",
+    "exercise_03_2",
+    "exercise_03_3",
+    "exercise_03_4",
+    "exercise_04_1",
+    "exercise_04_2",
+    "exercise_04_3",
+    "exercise_04_4",
+    "exercise_05_1",
+    "exercise_05_2",
+    "exercise_05_3",
+    "exercise_05_4",
+]

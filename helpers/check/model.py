@@ -1,0 +1,288 @@
+"""Checks for the exercises of notebook 02 (model): parameters, predictions, nn.Linear, a new model.
+
+The expected answers are worked out by hand here (parameter counts of layers whose sizes
+are known, predictions from ``a * x**2 + b * x + c`` in NumPy), never taken from the
+solution's code. Every checker runs inside ``torch.random.fork_rng``, so the learner's
+random state is the same afterwards as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..model import LinearRegressionModel
+from ._core import fail, passed, run_answer
+
+
+def _keeps_random_state(checker: Callable[..., None]) -> Callable[..., None]:
+    """Run ``checker`` on a copy of the CPU random state, so checking never shifts a notebook's numbers."""
+
+    @functools.wraps(checker)
+    def wrapper(answer: Any) -> None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            checker(answer)
+
+    return wrapper
+
+
+def _line_model(weight: float, bias: float) -> LinearRegressionModel:
+    """A LinearRegressionModel whose two parameters are set to known values."""
+    model = LinearRegressionModel()
+    with torch.no_grad():
+        model.weights.fill_(weight)
+        model.bias.fill_(bias)
+    return model
+
+
+def _x_column() -> torch.Tensor:
+    return torch.linspace(-2.0, 2.0, 9).unsqueeze(1)
+
+
+def _values(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().to("cpu", torch.float64).numpy().reshape(-1)
+
+
+@_keeps_random_state
+def exercise_02_1(answer: Callable[[nn.Module], int]) -> None:
+    """``answer(model)`` counts the numbers training would change (parameters with grad)."""
+    ex = "02.1"
+    frozen = nn.Linear(2, 3)
+    frozen.bias.requires_grad_(False)
+    cases = [
+        ("LinearRegressionModel()", LinearRegressionModel(), 2),
+        ("nn.Linear(3, 2)", nn.Linear(3, 2), 3 * 2 + 2),
+        (
+            "nn.Sequential(nn.Linear(1, 4), nn.Linear(4, 1))",
+            nn.Sequential(nn.Linear(1, 4), nn.Linear(4, 1)),
+            8 + 5,
+        ),
+        ("nn.Linear(2, 3) with its bias frozen", frozen, 2 * 3),
+    ]
+    for label, model, expected in cases:
+        count = run_answer(ex, answer, model)
+        if isinstance(count, torch.Tensor) and count.numel() == 1:
+            count = count.item()
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral):
+            fail(
+                ex,
+                f"for {label} your function returned a {type(count).__name__}, not a whole number.",
+                "add up p.numel() for the parameters; numel() already returns a Python int.",
+            )
+        if count == expected:
+            continue
+        tensors = sum(1 for p in model.parameters() if p.requires_grad)
+        if count == tensors:
+            hint = (
+                "you counted parameter tensors; count the numbers inside each one with .numel() "
+                "(a (3, 2) weight holds 6)."
+            )
+        elif count == sum(p.numel() for p in model.parameters()):
+            hint = "a parameter with requires_grad=False is frozen: training will not change it, so skip it."
+        else:
+            hint = (
+                "loop over model.parameters() and add up p.numel() for those with p.requires_grad."
+            )
+        fail(ex, f"for {label} you counted {count}, but training changes {expected} numbers.", hint)
+    passed(ex, "2, 8, 13 and 6 learnable numbers, frozen ones left out.")
+
+
+@_keeps_random_state
+def exercise_02_2(answer: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> None:
+    """``answer(model, X)`` returns predictions without recording a graph (no grad)."""
+    ex = "02.2"
+    model = _line_model(0.5, -0.25)
+    X = _x_column()
+    predictions = run_answer(ex, answer, model, X)
+    if not isinstance(predictions, torch.Tensor):
+        fail(
+            ex,
+            f"your function returned a {type(predictions).__name__}, not a tensor of predictions.",
+            "return what model(X) gives back.",
+        )
+    if tuple(predictions.shape) != tuple(X.shape):
+        fail(
+            ex,
+            f"the predictions have shape {tuple(predictions.shape)} but X has shape {tuple(X.shape)}.",
+            "return model(X) as it is: one prediction per row of X, without reshaping.",
+        )
+    if not np.allclose(_values(predictions), 0.5 * _values(X) - 0.25, atol=1e-6):
+        fail(
+            ex,
+            "the predictions are not weights * x + bias for the model you were given.",
+            "call the model passed in on the X passed in; do not build or train a new one.",
+        )
+    if predictions.requires_grad:
+        fail(
+            ex,
+            "the predictions require grad, so autograd recorded the forward pass for nothing.",
+            "call the model inside `with torch.inference_mode():`.",
+        )
+    if model.training:
+        fail(
+            ex,
+            "the model is still in training mode.",
+            "switch it to evaluation mode with model.eval() before predicting.",
+        )
+    if model.weights.item() != 0.5 or model.bias.item() != -0.25:
+        fail(
+            ex,
+            "predicting changed the model's parameters.",
+            "predicting should only call the model.",
+        )
+    passed(ex, "predictions match 0.5x - 0.25, carry no grad, model in eval mode.")
+
+
+def _find_linear(model: nn.Module) -> nn.Linear | None:
+    return next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+
+
+@_keeps_random_state
+def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
+    """``answer(model)`` returns a new nn.Linear-based model predicting exactly like ``model``."""
+    ex = "02.3"
+    X = _x_column()
+    for weight, bias in ((0.25, -1.5), (-0.75, 2.0)):
+        original = _line_model(weight, bias)
+        try:
+            copy = run_answer(ex, answer, original)
+        except RuntimeError as error:
+            if "leaf Variable" in str(error) and "in-place" in str(error):
+                fail(
+                    ex,
+                    "copying into the nn.Linear parameters raised: a leaf tensor that requires "
+                    "grad cannot be changed in place while autograd is recording.",
+                    "do the copying inside `with torch.no_grad():`.",
+                )
+            raise
+        if not isinstance(copy, nn.Module):
+            fail(
+                ex,
+                f"your function returned a {type(copy).__name__}, not a model (an nn.Module).",
+                "build the nn.Linear model, copy the values into it and return the model itself.",
+            )
+        if copy is original or _find_linear(copy) is None:
+            fail(
+                ex,
+                "the model you returned has no nn.Linear layer inside it.",
+                "return a new model built from nn.Linear(in_features=1, out_features=1).",
+            )
+        if original.weights.item() != weight or original.bias.item() != bias:
+            fail(
+                ex,
+                "the model you were given changed.",
+                "copy values out of it into the new model, not the other way round.",
+            )
+        params = [p for p in copy.parameters() if p.requires_grad]
+        if sum(p.numel() for p in params) != 2:
+            fail(
+                ex,
+                f"your model has {sum(p.numel() for p in params)} learnable numbers, not 2.",
+                "one nn.Linear(1, 1) holds exactly one weight and one bias; keep them trainable.",
+            )
+        with torch.no_grad():
+            predictions = copy(X)
+        if tuple(predictions.shape) != tuple(X.shape):
+            fail(
+                ex,
+                f"for X of shape {tuple(X.shape)} your model returns shape {tuple(predictions.shape)}.",
+                "nn.Linear(1, 1) maps (N, 1) to (N, 1); keep its weight of shape (1, 1).",
+            )
+        expected = weight * _values(X) + bias
+        if not np.allclose(_values(predictions), expected, atol=1e-6):
+            fail(
+                ex,
+                f"for a model with weight {weight} and bias {bias} your copy predicts "
+                f"{_values(predictions)[0]:.4f} at x = -2 instead of {expected[0]:.4f}.",
+                "copy model.weights into linear.weight (shape (1, 1)) and model.bias into "
+                "linear.bias (shape (1,)).",
+            )
+    passed(ex, "the nn.Linear copy predicts exactly like the original for two different lines.")
+
+
+@_keeps_random_state
+def exercise_02_4(answer: Callable[[], nn.Module]) -> None:
+    """``answer()`` builds a model ``y = a * x**2 + b * x + c`` with parameters a, b, c of shape (1,)."""
+    ex = "02.4"
+    model = run_answer(ex, answer)
+    if not isinstance(model, nn.Module):
+        fail(
+            ex,
+            f"calling it gave a {type(model).__name__}, not an nn.Module.",
+            "write the class as `class QuadraticModel(nn.Module):` and call super().__init__().",
+        )
+    names = dict(model.named_parameters())
+    if not names:
+        plain = [k for k, v in vars(model).items() if isinstance(v, torch.Tensor)]
+        fail(
+            ex,
+            "the model has no parameters, so an optimizer would have nothing to train"
+            + (f" ({', '.join(plain)} are plain tensors)." if plain else "."),
+            "wrap each starting value in nn.Parameter(...); plain tensors are not registered.",
+        )
+    if sorted(names) != ["a", "b", "c"]:
+        fail(
+            ex,
+            f"the model's parameters are called {sorted(names)}, not a, b and c.",
+            "create exactly three attributes, self.a, self.b and self.c, each an nn.Parameter.",
+        )
+    for name, param in names.items():
+        if tuple(param.shape) != (1,):
+            fail(
+                ex,
+                f"parameter {name} has shape {tuple(param.shape)}, not (1,).",
+                "start each one from torch.randn(1), like weights and bias in the notebook.",
+            )
+        if not param.requires_grad:
+            fail(
+                ex,
+                f"parameter {name} does not require grad.",
+                "leave requires_grad at its default, True.",
+            )
+    X = _x_column()
+    x = _values(X)
+    for a, b, c in ((2.0, -3.0, 0.5), (-0.5, 0.0, 1.25)):
+        with torch.no_grad():
+            names["a"].fill_(a)
+            names["b"].fill_(b)
+            names["c"].fill_(c)
+        output = model(X)
+        if not isinstance(output, torch.Tensor) or tuple(output.shape) != tuple(X.shape):
+            shape = (
+                tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+            )
+            fail(
+                ex,
+                f"for x of shape {tuple(X.shape)} forward returned {shape}.",
+                "return a tensor the same shape as x: work element by element, no sums or reshapes.",
+            )
+        expected = a * x**2 + b * x + c
+        got = _values(output)
+        if not np.allclose(got, expected, atol=1e-5):
+            worst = int(np.argmax(np.abs(got - expected)))
+            fail(
+                ex,
+                f"with a={a}, b={b}, c={c} forward gives {got[worst]:.4f} at x = {x[worst]:.4f}, "
+                f"but a*x^2 + b*x + c = {expected[worst]:.4f}.",
+                "forward should return self.a * x**2 + self.b * x + self.c.",
+            )
+    output.sum().backward()
+    missing = [name for name, param in names.items() if param.grad is None]
+    if missing:
+        fail(
+            ex,
+            f"after backward() {', '.join(missing)} got no gradient, so training could not change "
+            + ("it." if len(missing) == 1 else "them."),
+            "use the parameters themselves in forward, not numbers taken out of them with .item().",
+        )
+    passed(
+        ex,
+        "three parameters a, b, c of shape (1,); forward matches a*x^2 + b*x + c; gradients flow.",
+    )

@@ -1,0 +1,342 @@
+"""Notebook 03's training dashboard in a real browser: JupyterLab 4, ipywidgets 8, Chromium.
+
+A fresh JupyterLab serves a copy of the notebooks from a temporary folder (so autosave can
+never touch the committed ones). Chromium opens 03_training.ipynb, clears every output,
+runs all cells and then uses the dashboard the way a learner does: arrow keys on the
+slider handles and a number typed into a readout. Each step that breaks says which step
+it was. A screenshot and the measured latencies (key press to new picture loaded) are
+kept in build/browser/. Chromium is Debian's, driven through Playwright's Python package;
+the test skips only where it cannot be found or installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = "03_training.ipynb"
+DASHBOARD_CODE = "training_dashboard("
+ARTEFACTS = ROOT / "build" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# JupyterLab settings for the test: render every cell (no windowing, so every prompt is in
+# the page) and no news pop-up over the notebook.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+}
+RUN_ALL_TIMEOUT_S = 300
+
+
+def find_chromium() -> Path:
+    """Debian's Chromium: found, or installed with apt-get where that is possible, or skip."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip(
+            f"Chromium is not at {CHROMIUM} and cannot be installed here (needs root and "
+            "apt-get): install Debian's `chromium` package to run the browser test."
+        )
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        if result.returncode != 0:
+            pytest.skip(
+                f"Chromium could not be installed ({' '.join(command)} failed): "
+                f"{result.stderr.strip()[-300:]}"
+            )
+    if not CHROMIUM.exists():
+        pytest.skip(f"apt-get installed chromium, but not at {CHROMIUM}.")
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def api(base: str, token: str, path: str, method: str = "GET") -> bytes:
+    request = urllib.request.Request(
+        f"{base}{path}", method=method, headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.read()
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab on 127.0.0.1 over a copy of notebooks/; yields (base URL, token).
+
+    Everything it writes (settings, workspaces, runtime files, autosaves) stays in
+    ``tmp_path``. At the end its kernels are shut down and the server is stopped by PID.
+    """
+    work = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    settings = tmp_path / "lab-settings"
+    for name, value in LAB_SETTINGS.items():
+        (settings / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings / name).write_text(json.dumps(value))
+    env = dict(
+        os.environ,
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
+        JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
+        JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
+        IPYTHONDIR=str(tmp_path / "ipython"),
+    )
+    port, token = free_port(), os.urandom(16).hex()
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+    ]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log_path = tmp_path / "jupyterlab.log"
+    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                api(base, token, "/api/status")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        "step 'start JupyterLab' failed; its log ends with:\n"
+                        + log_path.read_text()[-2000:]
+                    ) from None
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            for kernel in json.loads(api(base, token, "/api/kernels")):
+                api(base, token, f"/api/kernels/{kernel['id']}", method="DELETE")
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+        # The notebooks under test were copies; the committed ones must be untouched.
+        assert work.resolve() != (ROOT / "notebooks").resolve()
+
+
+class Steps:
+    """Name each browser step, so that a failure says which step broke (with a screenshot)."""
+
+    def __init__(self, page):
+        self.page = page
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        try:
+            yield
+        except Exception as error:  # any Playwright timeout or failed check
+            ARTEFACTS.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(Exception):
+                self.page.screenshot(path=ARTEFACTS / "failure.png", full_page=True)
+            raise AssertionError(
+                f"browser step '{name}' failed (screenshot: {ARTEFACTS / 'failure.png'}): "
+                f"{str(error).splitlines()[0] if str(error) else type(error).__name__}"
+            ) from error
+
+
+# Times one change: from the key press to the new picture loaded in the <img>.
+WATCH_JS = """img => {
+    const t = {key: null, load: null};
+    window.__dashboardTiming = t;
+    document.addEventListener('keydown', () => { t.key = t.key ?? performance.now(); },
+                              {capture: true, once: true});
+    img.addEventListener('load', () => { t.load = t.load ?? performance.now(); }, {once: true});
+}"""
+
+
+def timed_key(page, image, target, key: str) -> float:
+    """Press ``key`` on ``target``; wait for the dashboard's new picture; return milliseconds."""
+    before = image.get_attribute("src")
+    image.evaluate(WATCH_JS)
+    target.press(key)
+    page.wait_for_function("() => window.__dashboardTiming.load !== null", timeout=20_000)
+    assert image.get_attribute("src") != before, "the picture did not change"
+    timing = page.evaluate("() => window.__dashboardTiming")
+    return timing["load"] - timing["key"]
+
+
+def test_the_dashboard_works_in_jupyterlab(jupyterlab):
+    chromium = find_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    base, token = jupyterlab
+    (ARTEFACTS / "failure.png").unlink(missing_ok=True)  # from an earlier failed run
+    latencies: dict[str, list[float]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            step = Steps(page)
+            with step("open the notebook"):
+                page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+                page.locator(".jp-NotebookPanel").wait_for(timeout=60_000)
+            with step("wait for the kernel to be idle"):
+                page.locator("#jp-main-statusbar").get_by_text("Idle").wait_for(timeout=60_000)
+            notebook = page.locator(".jp-NotebookPanel")
+            cell = notebook.locator(".jp-CodeCell", has_text=DASHBOARD_CODE)
+            stored_png = cell.locator('.jp-OutputArea-output[data-mime-type="image/png"]')
+            with step(f"find the one cell that calls {DASHBOARD_CODE}...)"):
+                expect(cell).to_have_count(1)
+            with step("before running, the stored dashboard output shows its picture"):
+                expect(stored_png.locator("img")).to_have_count(1)
+                assert "Error displaying widget" not in cell.inner_text()
+            with step("clear all outputs (Edit menu)"):
+                page.locator(".lm-MenuBar-item", has_text="Edit").click()
+                page.locator('.lm-Menu-item[data-command="editmenu:clear-all"]').click()
+                expect(notebook.locator(".jp-OutputArea-output")).to_have_count(0)
+            with step("Run All (Run menu)"):
+                page.locator(".lm-MenuBar-item", has_text="Run").click()
+                page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+            with step("Run All reaches the dashboard cell"):
+                prompt = cell.locator(".jp-InputPrompt")
+                try:
+                    expect(prompt).to_have_text(
+                        re.compile(r"\[\d+\]"), timeout=RUN_ALL_TIMEOUT_S * 1000
+                    )
+                except AssertionError:
+                    raise AssertionError(
+                        f"the dashboard cell did not run; Run All stopped after {last_run(page)}"
+                    ) from None
+            with step("wait until no cell shows [*]"):
+                expect(notebook.locator(".jp-InputPrompt", has_text="[*]")).to_have_count(
+                    0, timeout=RUN_ALL_TIMEOUT_S * 1000
+                )
+            output = cell.locator(".jp-OutputArea-output")
+            sliders = output.locator(".widget-slider")
+            image = output.locator("img.widget-image")
+            with step("both sliders, the loss buttons and the picture render"):
+                expect(sliders).to_have_count(2, timeout=30_000)
+                expect(sliders.nth(0).locator(".widget-label")).to_have_text("learning rate")
+                expect(sliders.nth(1).locator(".widget-label")).to_have_text("epochs")
+                expect(output.locator(".widget-toggle-button")).to_have_count(2)
+                expect(image).to_have_attribute("src", re.compile(r"^blob:"))
+                expect(stored_png).to_have_count(0)  # the live widget, not the static picture
+                page.wait_for_function(
+                    "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+                )
+            with step("no widget error text anywhere in the notebook"):
+                text = notebook.inner_text()
+                for bad in ("Error displaying widget", "model not found"):
+                    assert bad not in text, f"the page says {bad!r}"
+            lr_handle, lr_readout = handle_and_readout(sliders.nth(0))
+            epochs_handle, epochs_readout = handle_and_readout(sliders.nth(1))
+            with step("the readouts start at lr 0.01 and 100 epochs"):
+                expect(lr_readout).to_have_text("0.0100")
+                expect(epochs_readout).to_have_text("100")
+            with step("the epochs slider moves by keyboard and redraws (100 epochs)"):
+                for key, shown in (("ArrowRight", "101"), ("ArrowLeft", "100")) * 2:
+                    ms = timed_key(page, image, epochs_handle, key)
+                    latencies.setdefault("epochs change at 100 epochs", []).append(ms)
+                    expect(epochs_readout).to_have_text(shown)
+            with step("the learning-rate slider moves by keyboard and retrains (100 epochs)"):
+                ms = timed_key(page, image, lr_handle, "ArrowRight")  # 10**-1.9, shown rounded
+                expect(lr_readout).to_have_text("0.0126")
+                latencies.setdefault("learning-rate change at 100 epochs", []).append(ms)
+                for _ in range(2):  # each a learning rate not trained before
+                    ms = step_lr(page, image, lr_handle, lr_readout)
+                    latencies["learning-rate change at 100 epochs"].append(ms)
+            with step("typing 1000 into the epochs readout moves the slider"):
+                epochs_readout.click()
+                page.keyboard.press("ControlOrMeta+a")
+                page.keyboard.type("1000")
+                timed_key(page, image, epochs_readout, "Enter")
+                expect(epochs_readout).to_have_text("1000")
+                expect(epochs_handle).to_have_attribute("aria-valuenow", re.compile(r"^1000"))
+            with step("both sliders by keyboard at 1000 epochs"):
+                for key, shown in (("ArrowLeft", "999"), ("ArrowRight", "1000")) * 2:
+                    ms = timed_key(page, image, epochs_handle, key)
+                    latencies.setdefault("epochs change at 1000 epochs", []).append(ms)
+                    expect(epochs_readout).to_have_text(shown)
+                for _ in range(3):
+                    ms = step_lr(page, image, lr_handle, lr_readout)
+                    latencies.setdefault("learning-rate change at 1000 epochs", []).append(ms)
+            with step("the MSE button switches the loss and redraws"):
+                before = image.get_attribute("src")
+                output.locator(".widget-toggle-button", has_text="MSE").click()
+                expect(image).not_to_have_attribute("src", before)
+            with step("keep a screenshot of the dashboard"):
+                ARTEFACTS.mkdir(parents=True, exist_ok=True)
+                output.screenshot(path=ARTEFACTS / "dashboard.png")
+        finally:
+            browser.close()
+
+    summary = {name: round(statistics.median(ms), 1) for name, ms in latencies.items()}
+    (ARTEFACTS / "latency.json").write_text(
+        json.dumps({"median_ms": summary, "all_ms": latencies}, indent=2)
+    )
+    print("in-browser latency, key press to new picture (median ms):", summary)
+
+
+def step_lr(page, image, handle, readout) -> float:
+    """One notch up the learning-rate slider: the readout must show a larger number."""
+    before = float(readout.inner_text())
+    ms = timed_key(page, image, handle, "ArrowRight")
+    page.wait_for_function(
+        "([el, old]) => parseFloat(el.textContent) > old",
+        arg=[readout.element_handle(), before],
+        timeout=10_000,
+    )
+    return ms
+
+
+def handle_and_readout(slider):
+    return slider.locator(".noUi-handle"), slider.locator(".widget-readout")
+
+
+def last_run(page) -> str:
+    """Where Run All stopped: the last code cell with a number, and its error if it raised."""
+    cells = page.eval_on_selector_all(
+        ".jp-NotebookPanel .jp-CodeCell",
+        """cells => cells.map(c => [
+            c.querySelector('.jp-InputPrompt').textContent.trim(),
+            c.querySelector('.jp-InputArea-editor').textContent.slice(0, 60),
+            (c.querySelector('[data-mime-type="application/vnd.jupyter.stderr"]') || {}).textContent
+        ])""",
+    )
+    ran = [c for c in cells if re.fullmatch(r"\[\d+\]:?", c[0])]
+    if not ran:
+        return "no cell at all"
+    prompt, source, error = ran[-1]
+    said = f"; it raised: {error.strip().splitlines()[-1][:200]}" if error else ""
+    return f"cell {prompt} ({source!r}){said}"

@@ -1,0 +1,202 @@
+"""The notebook-04 exercise checks: right answers pass, wrong ones get a hint, unfinished ones raise."""
+
+import pytest
+import torch
+
+from helpers import LinearRegressionModel, check, make_linear_data, split_data, train
+from helpers.check import ExerciseError
+
+EXERCISES = ["exercise_04_1", "exercise_04_2", "exercise_04_3", "exercise_04_4"]
+
+
+def unfinished(*args, **kwargs):
+    raise NotImplementedError("Exercise: not done yet")
+
+
+def assert_passed(capsys, exercise):
+    out = capsys.readouterr().out
+    assert out.startswith(f"Exercise {exercise} passed") and out.count("\n") == 1
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_unfinished_answer_raises_its_own_error(exercise):
+    with pytest.raises(NotImplementedError, match="not done yet"):
+        getattr(check, exercise)(unfinished)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_a_check_leaves_the_random_state_alone(exercise):
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    with pytest.raises(ExerciseError):
+        getattr(check, exercise)(lambda *args, **kwargs: "not an answer")
+    assert torch.equal(torch.rand(3), expected)
+
+
+# 04.1: R² by hand
+
+
+def test_04_1_accepts_sums_or_means_and_a_tensor_result(capsys):
+    def r2_sums(y_true, y_pred):
+        return 1 - ((y_true - y_pred) ** 2).sum() / ((y_true - y_true.mean()) ** 2).sum()
+
+    def r2_means(y_true, y_pred):
+        return (1 - ((y_true - y_pred) ** 2).mean() / y_true.var(correction=0)).item()
+
+    check.exercise_04_1(r2_sums)
+    assert_passed(capsys, "04.1")
+    check.exercise_04_1(r2_means)
+    assert_passed(capsys, "04.1")
+
+
+def test_04_1_spread_around_zero_gets_the_mean_hint():
+    def around_zero(y_true, y_pred):
+        return (1 - ((y_true - y_pred) ** 2).sum() / (y_true**2).sum()).item()
+
+    with pytest.raises(
+        ExerciseError, match="(?s)always predicting the mean.*spread around their mean"
+    ):
+        check.exercise_04_1(around_zero)
+
+
+def test_04_1_clipping_at_zero_is_caught():
+    def clipped(y_true, y_pred):
+        r2 = 1 - ((y_true - y_pred) ** 2).sum() / ((y_true - y_true.mean()) ** 2).sum()
+        return max(0.0, r2.item())
+
+    with pytest.raises(ExerciseError, match="(?s)should be -3.0000.*no lower limit"):
+        check.exercise_04_1(clipped)
+
+
+def test_04_1_spread_of_the_predictions_gets_the_division_hint():
+    def swapped(y_true, y_pred):
+        return (1 - ((y_true - y_pred) ** 2).sum() / ((y_pred - y_pred.mean()) ** 2).sum()).item()
+
+    with pytest.raises(ExerciseError, match="division by zero"):
+        check.exercise_04_1(swapped)
+
+
+def test_04_1_a_list_is_not_a_number():
+    with pytest.raises(ExerciseError, match=r"(?s)should be a single number.*\.item\(\)"):
+        check.exercise_04_1(lambda y_true, y_pred: [1.0])
+
+
+# 04.2: the gap to the least-squares line
+
+
+def mse(model, X, y):
+    with torch.inference_mode():
+        return ((model(X) - y) ** 2).mean().item()
+
+
+def best_line(X, y):
+    A = torch.cat([X, torch.ones_like(X)], dim=1)
+    return torch.linalg.lstsq(A, y).solution
+
+
+def test_04_2_accepts_the_mse_difference(capsys):
+    def gap(model, X, y):
+        w, b = best_line(X, y)
+        return mse(model, X, y) - ((w * X + b - y) ** 2).mean().item()
+
+    check.exercise_04_2(gap)
+    assert_passed(capsys, "04.2")
+
+
+def test_04_2_the_wrong_way_round_is_negative():
+    def reversed_gap(model, X, y):
+        w, b = best_line(X, y)
+        return ((w * X + b - y) ** 2).mean().item() - mse(model, X, y)
+
+    with pytest.raises(ExerciseError, match="(?s)negative.*gap is 0 or more"):
+        check.exercise_04_2(reversed_gap)
+
+
+def test_04_2_a_parameter_distance_is_not_the_gap():
+    def parameter_gap(model, X, y):
+        w, b = best_line(X, y)
+        return (abs(model.weights - w) + abs(model.bias - b)).item()
+
+    with pytest.raises(ExerciseError, match="Compare mean squared errors"):
+        check.exercise_04_2(parameter_gap)
+
+
+def test_04_2_changing_the_model_is_caught():
+    def overwrite(model, X, y):
+        w, b = best_line(X, y)
+        with torch.no_grad():
+            model.weights.copy_(w)
+            model.bias.copy_(b)
+        return 0.0
+
+    with pytest.raises(ExerciseError, match="changed the model's parameters"):
+        check.exercise_04_2(overwrite)
+
+
+# 04.3: residual statistics
+
+
+@pytest.mark.parametrize("correction", [0, 1])
+def test_04_3_accepts_either_std_convention(capsys, correction):
+    def stats(y_true, y_pred):
+        r = y_true - y_pred
+        return {"mean": r.mean(), "std": r.std(correction=correction), "max_abs": r.abs().max()}
+
+    check.exercise_04_3(stats)
+    assert_passed(capsys, "04.3")
+
+
+def test_04_3_prediction_minus_target_gets_the_sign_hint():
+    def flipped(y_true, y_pred):
+        r = y_pred - y_true
+        return {"mean": r.mean(), "std": r.std(), "max_abs": r.abs().max()}
+
+    with pytest.raises(ExerciseError, match="target minus the prediction"):
+        check.exercise_04_3(flipped)
+
+
+def test_04_3_max_without_abs_is_caught():
+    def signed_max(y_true, y_pred):
+        r = y_true - y_pred
+        return {"mean": r.mean(), "std": r.std(), "max_abs": r.max()}
+
+    with pytest.raises(ExerciseError, match="(?s)max_abs should be 1.0000.*absolute values"):
+        check.exercise_04_3(signed_max)
+
+
+def test_04_3_missing_keys_are_named():
+    with pytest.raises(ExerciseError, match="'max_abs'"):
+        check.exercise_04_3(lambda y_true, y_pred: {"mean": 0.0, "std": 0.0})
+
+
+# 04.4: a shuffled split
+
+
+def trained_maes(shuffle, seed, *, train_first=True):
+    X_train, y_train, X_test, y_test = split_data(*make_linear_data(), shuffle=shuffle, seed=seed)
+    torch.manual_seed(42)
+    model = LinearRegressionModel()
+    if train_first:
+        train(model, X_train, y_train, X_test, y_test, verbose=False)
+    model.eval()
+    with torch.inference_mode():
+        return {
+            "train_mae": (model(X_train) - y_train).abs().mean().item(),
+            "test_mae": (model(X_test) - y_test).abs().mean().item(),
+        }
+
+
+def test_04_4_accepts_the_trained_model(capsys):
+    check.exercise_04_4(lambda shuffle, seed=0: trained_maes(shuffle, seed))
+    assert_passed(capsys, "04.4")
+
+
+def test_04_4_ignoring_shuffle_gets_the_split_hint():
+    with pytest.raises(ExerciseError, match="(?s)shuffle=True.*Pass shuffle and seed"):
+        check.exercise_04_4(lambda shuffle, seed=0: trained_maes(False, seed))
+
+
+def test_04_4_measuring_before_training_is_caught():
+    with pytest.raises(ExerciseError, match="(?s)shuffle=False.*after training"):
+        check.exercise_04_4(lambda shuffle, seed=0: trained_maes(shuffle, seed, train_first=False))

@@ -1,0 +1,269 @@
+"""The notebook-05 exercise checks: right answers pass, wrong ones get a hint, unfinished ones raise."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import (
+    LinearRegressionModel,
+    check,
+    make_linear_data,
+    save_checkpoint,
+    save_model,
+    split_data,
+    train,
+)
+from helpers.check import ExerciseError
+
+EXERCISES = ["exercise_05_1", "exercise_05_2", "exercise_05_3", "exercise_05_4"]
+
+
+def unfinished(*args, **kwargs):
+    raise NotImplementedError("Exercise: not done yet")
+
+
+def assert_passed(capsys, exercise):
+    out = capsys.readouterr().out
+    assert out.startswith(f"Exercise {exercise} passed") and out.count("\n") == 1
+
+
+def momentum_sgd(model):
+    return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+
+def seeded_model():
+    torch.manual_seed(42)
+    return LinearRegressionModel()
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_unfinished_answer_raises_its_own_error(exercise):
+    with pytest.raises(NotImplementedError, match="not done yet"):
+        getattr(check, exercise)(unfinished)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_a_check_leaves_the_random_state_alone(exercise):
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    with pytest.raises(ExerciseError):
+        getattr(check, exercise)(lambda *args, **kwargs: "not an answer")
+    assert torch.equal(torch.rand(3), expected)
+
+
+# 05.1: save and reload
+
+
+def test_05_1_accepts_a_state_dict_round_trip(capsys):
+    def round_trip(model, path):
+        torch.save(model.state_dict(), path)
+        fresh = LinearRegressionModel()
+        fresh.load_state_dict(torch.load(path, weights_only=True))
+        return fresh.eval()
+
+    check.exercise_05_1(round_trip)
+    assert_passed(capsys, "05.1")
+
+
+def test_05_1_saving_the_whole_model_is_refused():
+    def whole_model(model, path):
+        torch.save(model, path)
+        return model
+
+    with pytest.raises(ExerciseError, match="(?s)pickled Python object.*state_dict"):
+        check.exercise_05_1(whole_model)
+
+
+def test_05_1_returning_the_same_model_is_caught():
+    def same(model, path):
+        torch.save(model.state_dict(), path)
+        return model
+
+    with pytest.raises(ExerciseError, match="fresh LinearRegressionModel"):
+        check.exercise_05_1(same)
+
+
+def test_05_1_forgetting_to_load_is_caught():
+    def not_loaded(model, path):
+        torch.save(model.state_dict(), path)
+        return LinearRegressionModel().eval()
+
+    with pytest.raises(ExerciseError, match="(?s)parameters differ.*load_state_dict"):
+        check.exercise_05_1(not_loaded)
+
+
+def test_05_1_training_mode_is_caught():
+    def left_in_training(model, path):
+        torch.save(model.state_dict(), path)
+        fresh = LinearRegressionModel()
+        fresh.load_state_dict(torch.load(path, weights_only=True))
+        return fresh
+
+    with pytest.raises(ExerciseError, match=r"(?s)training mode.*\.eval\(\)"):
+        check.exercise_05_1(left_in_training)
+
+
+# 05.2: resume from a checkpoint
+
+
+def restart(folder, first, second, *, restore_optimizer=True, by_hand=False):
+    data = split_data(*make_linear_data())
+    model = seeded_model()
+    optimizer = momentum_sgd(model)
+    train(model, *data, epochs=first, optimizer=optimizer, verbose=False)
+    path = folder / "checkpoint.pt"
+    if by_hand:
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": first}
+        torch.save(state, path)
+    else:
+        save_checkpoint(path, model, optimizer, epoch=first)
+
+    torch.manual_seed(0)
+    resumed = LinearRegressionModel()
+    new_optimizer = momentum_sgd(resumed)
+    state = torch.load(path, weights_only=True)
+    resumed.load_state_dict(state["model"] if by_hand else state["model_state"])
+    if restore_optimizer:
+        new_optimizer.load_state_dict(state["optimizer"] if by_hand else state["optimizer_state"])
+    train(resumed, *data, epochs=second, optimizer=new_optimizer, verbose=False)
+    return resumed
+
+
+@pytest.mark.parametrize("by_hand", [False, True])
+def test_05_2_accepts_a_restored_checkpoint(capsys, by_hand):
+    check.exercise_05_2(
+        lambda folder, first, second: restart(folder, first, second, by_hand=by_hand)
+    )
+    assert_passed(capsys, "05.2")
+
+
+def test_05_2_a_fresh_optimizer_gets_the_momentum_hint():
+    def forgets(folder, first, second):
+        return restart(folder, first, second, restore_optimizer=False)
+
+    with pytest.raises(ExerciseError, match="(?s)fresh optimizer.*optimizer.load_state_dict"):
+        check.exercise_05_2(forgets)
+
+
+def test_05_2_a_model_only_checkpoint_is_caught():
+    def model_only(folder, first, second):
+        model = restart(folder, first, second)
+        for file in folder.iterdir():
+            file.unlink()
+        save_model(model, folder / "model.pt")
+        return model
+
+    with pytest.raises(ExerciseError, match="optimizer's state"):
+        check.exercise_05_2(model_only)
+
+
+def test_05_2_no_file_is_caught():
+    def no_file(folder, first, second):
+        data = split_data(*make_linear_data())
+        model = seeded_model()
+        train(model, *data, epochs=first + second, optimizer=momentum_sgd(model), verbose=False)
+        return model
+
+    with pytest.raises(ExerciseError, match="no file"):
+        check.exercise_05_2(no_file)
+
+
+def test_05_2_a_wrong_start_gets_the_recipe():
+    def wrong_seed(folder, first, second):
+        model = restart(folder, first, second)
+        with torch.no_grad():
+            model.weights.add_(0.1)
+        return model
+
+    with pytest.raises(ExerciseError, match="(?s)unbroken run.*manual_seed\\(42\\)"):
+        check.exercise_05_2(wrong_seed)
+
+
+# 05.3: refuse a file with hidden code
+
+
+def test_05_3_accepts_a_weights_only_loader(capsys):
+    def load_if_safe(path):
+        try:
+            return torch.load(path, weights_only=True)
+        except pickle.UnpicklingError:
+            return None
+
+    check.exercise_05_3(load_if_safe)
+    assert_passed(capsys, "05.3")
+
+
+def test_05_3_an_unsafe_load_runs_the_code_and_is_caught():
+    def trusting(path):
+        return torch.load(path, weights_only=False)
+
+    with pytest.raises(ExerciseError, match="(?s)RAN.*weights_only=True"):
+        check.exercise_05_3(trusting)
+
+
+def test_05_3_letting_the_refusal_escape_gets_the_catch_hint():
+    with pytest.raises(ExerciseError, match="(?s)raised UnpicklingError.*return None"):
+        check.exercise_05_3(lambda path: torch.load(path, weights_only=True))
+
+
+def test_05_3_refusing_everything_is_caught():
+    with pytest.raises(ExerciseError, match="only tensors did not come back"):
+        check.exercise_05_3(lambda path: None)
+
+
+# 05.4: keep the best model
+
+
+def keep_best(folder, epochs, *, save_last=False):
+    data = split_data(*make_linear_data())
+    model = seeded_model()
+    optimizer = momentum_sgd(model)
+    best = float("inf")
+    for _ in range(epochs):
+        loss = train(model, *data, epochs=1, optimizer=optimizer, verbose=False).test_loss[-1]
+        if loss < best:
+            best = loss
+            if not save_last:
+                save_model(model, folder / "best.pt")
+    if save_last:
+        save_model(model, folder / "best.pt")
+    return best
+
+
+def test_05_4_accepts_saving_at_each_new_low(capsys):
+    check.exercise_05_4(keep_best)
+    assert_passed(capsys, "05.4")
+
+
+def test_05_4_accepts_picking_the_best_from_the_history(capsys):
+    def from_history(folder, epochs):
+        data = split_data(*make_linear_data())
+        model = seeded_model()
+        history = train(model, *data, epochs=epochs, optimizer=momentum_sgd(model), verbose=False)
+        best = int(np.argmin(history.test_loss))
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                p.copy_(history.params[best][name])
+        save_model(model, folder / "best.pt")
+        return history.test_loss[best]
+
+    check.exercise_05_4(from_history)
+    assert_passed(capsys, "05.4")
+
+
+def test_05_4_saving_the_final_model_gets_the_loop_hint():
+    with pytest.raises(ExerciseError, match="holds the final model"):
+        check.exercise_05_4(lambda folder, epochs: keep_best(folder, epochs, save_last=True))
+
+
+def test_05_4_a_checkpoint_instead_of_a_model_file_is_caught():
+    def as_checkpoint(folder, epochs):
+        best = keep_best(folder, epochs)
+        save_checkpoint(folder / "best.pt", LinearRegressionModel(), epoch=0)
+        return best
+
+    with pytest.raises(ExerciseError, match="does not load with helpers.load_model"):
+        check.exercise_05_4(as_checkpoint)
