@@ -9,7 +9,7 @@ os.environ.setdefault(
     "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "linreg-hypothesis")
 )
 
-SANITIZE_FILE = Path(__file__).parent / "notebooks" / "nbval_sanitize.cfg"
+SANITIZE_FILE = Path(__file__).parent / "tests" / "nbval_sanitize.cfg"
 
 
 def pytest_configure(config):
