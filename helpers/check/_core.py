@@ -1,9 +1,15 @@
-"""Shared pieces of the exercise checkers: the error a wrong answer raises, and the pass line."""
+"""Shared pieces of the exercise checkers: the error a wrong answer raises, the pass line,
+a copy of the random state to check on, and a straight-line model with known parameters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import torch
+
+from ..model import LinearRegressionModel
 
 
 class ExerciseError(AssertionError):
@@ -28,3 +34,30 @@ def fail(exercise: str, problem: str, hint: str) -> None:
 def passed(exercise: str, detail: str = "") -> None:
     """Print the single line a correct answer gets."""
     print(f"Exercise {exercise} passed{': ' + detail if detail else '.'}")
+
+
+@contextlib.contextmanager
+def keeps_random_state(seed: int | None = None) -> Iterator[None]:
+    """Run a block, or a whole checker (``@keeps_random_state()``), on a copy of the random state.
+
+    The copy (of the CPU state) starts from ``seed`` when one is given. However the block
+    ends, the learner's own state is put back, so checking never shifts a notebook's numbers.
+    """
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+def line_model(weight: float, bias: float) -> LinearRegressionModel:
+    """A LinearRegressionModel set to ``weight`` and ``bias``.
+
+    Its random starting values, overwritten at once, are drawn on a copy of the random
+    state, so making it uses up none of the learner's random numbers.
+    """
+    with keeps_random_state():
+        model = LinearRegressionModel()
+    with torch.no_grad():
+        model.weights.fill_(weight)
+        model.bias.fill_(bias)
+    return model

@@ -15,8 +15,7 @@ import numpy as np
 import torch
 
 from ..data import make_linear_data, split_data
-from ..model import LinearRegressionModel
-from ._core import fail, passed, run_answer
+from ._core import fail, keeps_random_state, line_model, passed, run_answer
 
 
 def _column(values: list[float]) -> torch.Tensor:
@@ -36,6 +35,19 @@ def _as_number(exercise: str, value: Any, what: str) -> float:
     return float(value)
 
 
+def _as_numbers(exercise: str, value: Any, keys: tuple[str, ...]) -> dict[str, float]:
+    """A dict of Python floats from a dict with exactly ``keys``; anything else fails."""
+    if not isinstance(value, dict) or set(value) != set(keys):
+        got = sorted(value) if isinstance(value, dict) else type(value).__name__
+        quoted = [repr(key) for key in keys]
+        fail(
+            exercise,
+            f"expected a dict with the keys {', '.join(quoted[:-1])} and {quoted[-1]}, got {got}.",
+            "Return {" + ", ".join(f'"{key}": ...' for key in keys) + "}.",
+        )
+    return {key: _as_number(exercise, value[key], f"got[{key!r}]") for key in value}
+
+
 def _noisy_line(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return make_linear_data(weight=0.7, bias=0.3, noise_std=0.05, seed=seed)
 
@@ -46,15 +58,6 @@ def _least_squares_line(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]
     t = y.detach().cpu().double().numpy().ravel()
     slope = float(np.mean((x - x.mean()) * (t - t.mean())) / np.mean((x - x.mean()) ** 2))
     return slope, float(t.mean() - slope * x.mean())
-
-
-def _line_model(weight: float, bias: float) -> LinearRegressionModel:
-    with torch.random.fork_rng(devices=[]):  # leave the learner's random numbers alone
-        model = LinearRegressionModel()
-    with torch.no_grad():
-        model.weights.fill_(weight)
-        model.bias.fill_(bias)
-    return model.eval()
 
 
 # --- Exercise 04.1 ---------------------------------------------------------------------
@@ -130,7 +133,7 @@ def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
     t64 = y.double().numpy().ravel()
     best_mse = float(np.mean((slope * x64 + intercept - t64) ** 2))
     for weight, bias in [(0.5, 0.4), (0.9, 0.1), (slope, intercept)]:
-        model = _line_model(weight, bias)
+        model = line_model(weight, bias).eval()
         w32, b32 = model.weights.item(), model.bias.item()
         expected = float(np.mean((w32 * x64 + b32 - t64) ** 2)) - best_mse
         got = _as_number(ex, run_answer(ex, gap_to_least_squares, model, X, y), "The gap")
@@ -173,14 +176,7 @@ def exercise_04_3(residual_stats: Callable[[torch.Tensor, torch.Tensor], Any]) -
     ]
     for y_true, y_pred in cases:
         got = run_answer(ex, residual_stats, y_true.clone(), y_pred.clone())
-        if not isinstance(got, dict) or set(got) != {"mean", "std", "max_abs"}:
-            keys = sorted(got) if isinstance(got, dict) else type(got).__name__
-            fail(
-                ex,
-                f"expected a dict with the keys 'mean', 'std' and 'max_abs', got {keys}.",
-                'Return {"mean": ..., "std": ..., "max_abs": ...}.',
-            )
-        values = {key: _as_number(ex, got[key], f"got[{key!r}]") for key in got}
+        values = _as_numbers(ex, got, ("mean", "std", "max_abs"))
         r = (y_true.double() - y_pred.double()).numpy().ravel()
         if abs(values["mean"] - r.mean()) > 1e-5:
             flipped = abs(values["mean"] + r.mean()) <= 1e-5
@@ -221,8 +217,7 @@ def _hand_trained_mae(shuffle: bool, seed: int, epochs: int = 100, lr: float = 0
     """
     X, y = make_linear_data()
     X_train, y_train, X_test, y_test = split_data(X, y, shuffle=shuffle, seed=seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(42)
+    with keeps_random_state(seed=42):
         w, b = torch.randn(1), torch.randn(1)  # the start of LinearRegressionModel
     for _ in range(epochs):
         sign = torch.sign(w * X_train + b - y_train)
@@ -238,16 +233,9 @@ def exercise_04_4(evaluate_split: Callable[..., Any]) -> None:
     ex = "04.4"
     for shuffle, seed in [(False, 0), (True, 0), (True, 3)]:
         expected = _hand_trained_mae(shuffle, seed)
-        with torch.random.fork_rng(devices=[]):
+        with keeps_random_state():
             got = run_answer(ex, evaluate_split, shuffle, seed=seed)
-        if not isinstance(got, dict) or set(got) != {"train_mae", "test_mae"}:
-            keys = sorted(got) if isinstance(got, dict) else type(got).__name__
-            fail(
-                ex,
-                f"expected a dict with the keys 'train_mae' and 'test_mae', got {keys}.",
-                'Return {"train_mae": ..., "test_mae": ...}.',
-            )
-        values = {key: _as_number(ex, got[key], f"got[{key!r}]") for key in got}
+        values = _as_numbers(ex, got, ("train_mae", "test_mae"))
         for key in ("train_mae", "test_mae"):
             if abs(values[key] - expected[key]) > 1e-4:
                 hint = (

@@ -2,39 +2,31 @@
 
 The expected answers are worked out by hand here (parameter counts of layers whose sizes
 are known, predictions from ``a * x**2 + b * x + c`` in NumPy), never taken from the
-solution's code. Every checker runs inside ``torch.random.fork_rng``, so the learner's
-random state is the same afterwards as before.
+solution's code. Every checker runs on a copy of the random state seeded with 0
+(``keeps_random_state``), so its own draws are the same every time and the learner's random
+state is the same afterwards as before.
 """
 
 from __future__ import annotations
 
-import functools
 import numbers
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..model import LinearRegressionModel
-from ._core import fail, passed, run_answer
-
-
-def _keeps_random_state(checker: Callable[..., None]) -> Callable[..., None]:
-    """Run ``checker`` on a copy of the CPU random state, so checking never shifts a notebook's numbers."""
-
-    @functools.wraps(checker)
-    def wrapper(answer: Any) -> None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            checker(answer)
-
-    return wrapper
+from ._core import fail, keeps_random_state, passed, run_answer
 
 
 def _line_model(weight: float, bias: float) -> LinearRegressionModel:
-    """A LinearRegressionModel whose two parameters are set to known values."""
+    """A LinearRegressionModel whose two parameters are set to known values.
+
+    Unlike ``_core.line_model`` it draws its (overwritten) starting values from the checker's
+    own seed-0 random state, and the layers a learner's answer builds are drawn after them:
+    making it on a copy instead would change the numbers printed for an uncopied layer in 02.3.
+    """
     model = LinearRegressionModel()
     with torch.no_grad():
         model.weights.fill_(weight)
@@ -50,7 +42,7 @@ def _values(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().to("cpu", torch.float64).numpy().reshape(-1)
 
 
-@_keeps_random_state
+@keeps_random_state(seed=0)
 def exercise_02_1(answer: Callable[[nn.Module], int]) -> None:
     """``answer(model)`` counts the numbers training would change (parameters with grad)."""
     ex = "02.1"
@@ -94,7 +86,7 @@ def exercise_02_1(answer: Callable[[nn.Module], int]) -> None:
     passed(ex, "2, 8, 13 and 6 learnable numbers, frozen ones left out.")
 
 
-@_keeps_random_state
+@keeps_random_state(seed=0)
 def exercise_02_2(answer: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> None:
     """``answer(model, X)`` returns predictions without recording a graph (no grad)."""
     ex = "02.2"
@@ -144,7 +136,7 @@ def _find_linear(model: nn.Module) -> nn.Linear | None:
     return next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
 
 
-@_keeps_random_state
+@keeps_random_state(seed=0)
 def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
     """``answer(model)`` returns a new nn.Linear-based model predicting exactly like ``model``."""
     ex = "02.3"
@@ -207,7 +199,7 @@ def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
     passed(ex, "the nn.Linear copy predicts exactly like the original for two different lines.")
 
 
-@_keeps_random_state
+@keeps_random_state(seed=0)
 def exercise_02_4(answer: Callable[[], nn.Module]) -> None:
     """``answer()`` builds a model ``y = a * x**2 + b * x + c`` with parameters a, b, c of shape (1,)."""
     ex = "02.4"

@@ -23,16 +23,7 @@ from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
 from ..persistence import ModelFileError, load_model
 from ..training import train
-from ._core import fail, passed, run_answer
-
-
-def _fixed_model(weight: float, bias: float) -> LinearRegressionModel:
-    with torch.random.fork_rng(devices=[]):  # leave the learner's random numbers alone
-        model = LinearRegressionModel()
-    with torch.no_grad():
-        model.weights.fill_(weight)
-        model.bias.fill_(bias)
-    return model
+from ._core import fail, keeps_random_state, line_model, passed, run_answer
 
 
 def _params(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -67,7 +58,7 @@ def _require_module(exercise: str, result: Any) -> nn.Module:
 def exercise_05_1(save_and_reload: Callable[[nn.Module, Path], Any]) -> None:
     """Check ``save_and_reload(model, path) -> new model`` holding the same numbers."""
     ex = "05.1"
-    model = _fixed_model(1.25, -0.5).eval()
+    model = line_model(1.25, -0.5).eval()
     X = torch.linspace(-1, 1, 9).unsqueeze(1)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "round_trip.pt"
@@ -136,8 +127,7 @@ def _contains_key(obj: Any, key: str) -> bool:
 def _momentum_run(first: int, second: int, device: torch.device, keep_optimizer: bool) -> dict:
     """Seed-42 model, SGD with momentum; optionally a fresh optimizer after ``first`` epochs."""
     data = _default_split()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(42)
+    with keeps_random_state(seed=42):
         model = LinearRegressionModel()
     optimizer = _momentum_sgd(model)
     if keep_optimizer:
@@ -162,7 +152,7 @@ def exercise_05_2(train_with_restart: Callable[[Path, int, int], Any]) -> None:
     ex = "05.2"
     for first, second in [(20, 15), (7, 3)]:
         with tempfile.TemporaryDirectory() as folder:
-            with torch.random.fork_rng(devices=[]):
+            with keeps_random_state():
                 result = run_answer(ex, train_with_restart, Path(folder), first, second)
             result = _require_module(ex, result)
             files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
@@ -281,8 +271,7 @@ def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
     """Check ``keep_best(folder, epochs)``: best.pt holds the lowest-test-loss model."""
     ex = "05.4"
     for epochs in (100, 40):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(42)
+        with keeps_random_state(seed=42):
             reference = LinearRegressionModel()
         history = train(
             reference,
@@ -294,7 +283,7 @@ def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
         best = int(np.argmin(history.test_loss))  # the first epoch with the lowest test loss
         with tempfile.TemporaryDirectory() as name:
             path = Path(name) / "best.pt"
-            with torch.random.fork_rng(devices=[]):
+            with keeps_random_state():
                 got = run_answer(ex, keep_best, Path(name), epochs)
             if isinstance(got, torch.Tensor) and got.numel() == 1:
                 got = got.item()
@@ -312,7 +301,7 @@ def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
                     "loss reaches a new low.",
                 )
             try:
-                saved = _params(load_model(path, _fixed_model(0.0, 0.0), map_location="cpu"))
+                saved = _params(load_model(path, line_model(0.0, 0.0), map_location="cpu"))
             except ModelFileError:
                 fail(
                     ex,

@@ -9,7 +9,6 @@ numbers a notebook prints afterwards.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from ..data import make_linear_data, split_data
 from ..device import get_device
 from ..model import LinearRegressionModel
 from ..training import train
-from ._core import fail, passed, run_answer
+from ._core import fail, keeps_random_state, passed, run_answer
 
 #: Exercise 03.1: how far the learned weight and bias may be from the best line.
 FIT_TOLERANCE = 0.02
@@ -34,22 +33,16 @@ LR_TARGET = 0.06
 DEVICE_TARGET = 0.1
 
 
-def _keeps_random_state(checker: Callable[[Any], None]) -> Callable[[Any], None]:
-    """Run ``checker`` on a copy of the CPU random state, so it never shifts a notebook's numbers."""
-
-    @functools.wraps(checker)
-    def wrapper(answer: Any) -> None:
-        with torch.random.fork_rng(devices=[]):
-            checker(answer)
-
-    return wrapper
-
-
 def _default_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     return split_data(*make_linear_data())
 
 
 def _seeded_model() -> LinearRegressionModel:
+    """The notebook's starting model, from seed 42.
+
+    Unlike ``_core.line_model`` it draws on the checker's own copy of the random state and
+    reseeds it, so what is drawn after it, by the learner's answer too, is the same every time.
+    """
     torch.manual_seed(42)
     return LinearRegressionModel()
 
@@ -94,7 +87,7 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-5 + 1e-4 * abs(b)
 
 
-@_keeps_random_state
+@keeps_random_state()
 def exercise_03_1(answer: Callable[..., nn.Module]) -> None:
     """``answer(X_train, y_train, X_test, y_test)`` trains a model on y = 0.3x + 0.9 and returns it."""
     ex = "03.1"
@@ -129,7 +122,7 @@ def exercise_03_1(answer: Callable[..., nn.Module]) -> None:
     passed(ex, f"learned {_line_text(weight, bias)}, close to y = 0.3x + 0.9.")
 
 
-@_keeps_random_state
+@keeps_random_state()
 def exercise_03_2(answer: Callable[..., Any]) -> None:
     """``answer(model, X_train, y_train, X_test, y_test)`` trains with MSE and returns the History."""
     ex = "03.2"
@@ -203,7 +196,7 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
     )
 
 
-@_keeps_random_state
+@keeps_random_state()
 def exercise_03_3(answer: Callable[[], float]) -> None:
     """``answer()`` returns a learning rate that settles the test loss below the target quickly."""
     ex = "03.3"
@@ -245,7 +238,7 @@ def exercise_03_3(answer: Callable[[], float]) -> None:
     )
 
 
-@_keeps_random_state
+@keeps_random_state()
 def exercise_03_4(answer: Callable[..., Any]) -> None:
     """``answer(X_train, y_train, X_test, y_test)`` returns ``(model, predictions)``, device-agnostic."""
     ex = "03.4"

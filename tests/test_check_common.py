@@ -1,0 +1,100 @@
+"""What every exercise check does, whatever its notebook.
+
+An unfinished answer's own NotImplementedError comes through, a value passed instead of
+the function is explained, a wrong answer leaves the learner's random state alone, and
+every checker a module defines is exported. The tests run over every ``exercise_*`` name
+in ``helpers.check.__all__``, so a new checker is covered without being listed here.
+"""
+
+import importlib
+import pkgutil
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import check
+from helpers.check import ExerciseError
+
+EXERCISES = [name for name in check.__all__ if name.startswith("exercise_")]
+
+
+def unfinished(*args, **kwargs):
+    raise NotImplementedError("Exercise: not done yet")
+
+
+class UnfinishedModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        raise NotImplementedError("Exercise: not done yet")
+
+
+#: The unfinished answer of an exercise whose answer is not a function (02.4 takes a class).
+UNFINISHED = {"exercise_02_4": UnfinishedModel}
+
+
+def label(exercise):
+    """``exercise_04_2`` -> ``04.2``, as the checker's messages name it."""
+    return exercise.removeprefix("exercise_").replace("_", ".")
+
+
+def checker_modules():
+    return [
+        importlib.import_module(f"{check.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(check.__path__)
+        if not info.name.startswith("_")
+    ]
+
+
+def test_every_checker_a_module_defines_is_exported():
+    modules = checker_modules()
+    assert modules
+    defined = {}
+    for module in modules:
+        names = [
+            name
+            for name, value in vars(module).items()
+            if name.startswith("exercise_")
+            and getattr(value, "__module__", None) == module.__name__
+        ]
+        assert names, f"{module.__name__} defines no exercise_* checker"
+        assert len({name[: len("exercise_NN")] for name in names}) == 1, names  # one notebook
+        defined.update({name: getattr(module, name) for name in names})
+    assert sorted(check.__all__) == sorted(["ExerciseError", *defined])
+    for name, checker in defined.items():
+        assert re.fullmatch(r"exercise_\d\d_\d", name)
+        assert getattr(check, name) is checker
+
+
+def test_every_special_unfinished_answer_belongs_to_an_exercise():
+    assert set(UNFINISHED) <= set(EXERCISES)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_unfinished_answer_raises_its_own_error(exercise):
+    with pytest.raises(NotImplementedError, match="not done yet"):
+        getattr(check, exercise)(UNFINISHED.get(exercise, unfinished))
+
+
+@pytest.mark.parametrize(
+    "called", [0.03, (torch.zeros(2, 1), torch.zeros(2, 1))], ids=["float", "tuple"]
+)
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_passing_what_the_function_returns_is_explained(exercise, called):
+    expected = (
+        f"Exercise {label(exercise)}: pass the function you wrote (its name, without calling "
+        f"it), not a {type(called).__name__}."
+    )
+    with pytest.raises(ExerciseError, match=f"^{re.escape(expected)}$"):
+        getattr(check, exercise)(called)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_a_check_leaves_the_random_state_alone(exercise):
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    with pytest.raises(ExerciseError, match=rf"^Exercise {re.escape(label(exercise))}: "):
+        getattr(check, exercise)(lambda *args, **kwargs: "not an answer")
+    assert torch.equal(torch.rand(3), expected)
