@@ -1,9 +1,10 @@
 """What every exercise check does, whatever its notebook.
 
 An unfinished answer's own NotImplementedError comes through, a value passed instead of
-the function is explained, a wrong answer leaves the learner's random state alone, and
-every checker a module defines is exported. The tests run over every ``exercise_*`` name
-in ``helpers.check.__all__``, so a new checker is covered without being listed here.
+the function is explained, the learner's random state is the same after a check (even when
+the answer reseeds it), and every checker a module defines is exported. The tests run over
+every ``exercise_*`` name in ``helpers.check.__all__``, so a new checker is covered without
+being listed here.
 """
 
 import importlib
@@ -90,11 +91,18 @@ def test_passing_what_the_function_returns_is_explained(exercise, called):
         getattr(check, exercise)(called)
 
 
+def reseeding_wrong_answer(*args, **kwargs):
+    """A wrong answer that, like many real ones, seeds and draws from the global generator."""
+    torch.manual_seed(0)
+    torch.rand(5)
+    return "not an answer"
+
+
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_a_check_leaves_the_random_state_alone(exercise):
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
     with pytest.raises(ExerciseError, match=rf"^Exercise {re.escape(label(exercise))}: "):
-        getattr(check, exercise)(lambda *args, **kwargs: "not an answer")
+        getattr(check, exercise)(reseeding_wrong_answer)
     assert torch.equal(torch.rand(3), expected)

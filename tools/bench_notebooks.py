@@ -1,7 +1,7 @@
 """Benchmark 1: the notebook test suite next to its floor, serially and with pytest-xdist.
 
 The suite is ``pytest`` (``--nbval`` comes from pyproject.toml) over every notebook under
-notebooks/. Its floor is the same number of generated notebooks whose only cell is
+notebooks/. Its floor is the same number of throwaway notebooks whose only cell is
 ``import torch, matplotlib, ipywidgets``, run the same way from the same folder, so the
 floor is what starting pytest, one kernel per notebook and the imports cost. The ratio
 suite / floor says how much the lessons themselves add. Each pytest run writes a JUnit

@@ -30,9 +30,15 @@ def all_notebooks() -> list[Path]:
 
 
 def _without_machine_paths(text: str) -> str:
-    """Tracebacks name files by absolute path; keep them relative to the checkout."""
+    """Tracebacks name files by absolute path; keep them relative to the checkout.
+
+    IPython writes paths under the home folder as ``~/...``, so both spellings are replaced.
+    """
+    home = str(Path.home())
     for prefix, short in ((str(ROOT) + "/", ""), (sys.base_prefix + "/", "<python>/")):
         text = text.replace(prefix, short)
+        if prefix.startswith(home + "/"):
+            text = text.replace("~" + prefix[len(home) :], short)
     return text
 
 

@@ -2,8 +2,9 @@
 
 Each checker calls the learner's function, compares what it returns with an independent
 answer (a closed form or known values, never the solution's code), prints one line when
-it is right and raises :class:`ExerciseError` with a hint when it is not. One module per
-notebook.
+it is right and raises :class:`ExerciseError` with a hint when it is not. Every checker runs
+on a copy of the random state, so checking never shifts the numbers a notebook prints later.
+One module per notebook.
 """
 
 from ._core import ExerciseError

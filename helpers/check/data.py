@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._core import fail, passed, run_answer
+from ._core import fail, keeps_random_state, passed, run_answer
 
 
 def _as_pair(exercise: str, result: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,6 +89,7 @@ def _default_line() -> tuple[torch.Tensor, torch.Tensor]:
     return X, 0.7 * X + 0.3
 
 
+@keeps_random_state()
 def exercise_01_1(answer: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> None:
     """``answer()`` returns X, y for y = 0.3x + 0.9 at x = 0, 0.01, ..., 0.99, each (100, 1)."""
     ex = "01.1"
@@ -163,6 +164,7 @@ def _expect_ordered_split(
         )
 
 
+@keeps_random_state()
 def exercise_01_2(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     """``answer(X, y)`` splits in order: the first 70 % of rows train, the rest test."""
     ex = "01.2"
@@ -173,6 +175,7 @@ def exercise_01_2(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     passed(ex, "35 training and 15 test rows from 50 (and 70/30 from 100), order kept.")
 
 
+@keeps_random_state()
 def exercise_01_3(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     """``answer(X, y, seed)`` shuffles rows (keeping X and y together), then splits 80/20."""
     ex = "01.3"
@@ -243,6 +246,7 @@ def _noisy_fit(ex: str, answer: Callable, noise_std: float, seed: int) -> tuple[
     return x, y_values
 
 
+@keeps_random_state()
 def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tensor]]) -> None:
     """``answer(noise_std, seed)`` returns the 50 notebook points with Gaussian noise on y.
 

@@ -63,6 +63,7 @@ def _least_squares_line(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]
 # --- Exercise 04.1 ---------------------------------------------------------------------
 
 
+@keeps_random_state()
 def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> None:
     """Check ``r_squared(y_true, y_pred) -> float`` on cases whose R² is known."""
     ex = "04.1"
@@ -124,6 +125,7 @@ def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> Non
 # --- Exercise 04.2 ---------------------------------------------------------------------
 
 
+@keeps_random_state()
 def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
     """Check ``gap_to_least_squares(model, X, y) -> float``: model MSE minus the best line's MSE."""
     ex = "04.2"
@@ -165,6 +167,7 @@ def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
 # --- Exercise 04.3 ---------------------------------------------------------------------
 
 
+@keeps_random_state()
 def exercise_04_3(residual_stats: Callable[[torch.Tensor, torch.Tensor], Any]) -> None:
     """Check ``residual_stats(y_true, y_pred) -> {"mean", "std", "max_abs"}`` of y_true - y_pred."""
     ex = "04.3"
@@ -228,6 +231,7 @@ def _hand_trained_mae(shuffle: bool, seed: int, epochs: int = 100, lr: float = 0
     }
 
 
+@keeps_random_state()
 def exercise_04_4(evaluate_split: Callable[..., Any]) -> None:
     """Check ``evaluate_split(shuffle, seed=0) -> {"train_mae", "test_mae"}`` after training."""
     ex = "04.4"

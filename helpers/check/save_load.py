@@ -55,6 +55,7 @@ def _require_module(exercise: str, result: Any) -> nn.Module:
 # --- Exercise 05.1 ---------------------------------------------------------------------
 
 
+@keeps_random_state()
 def exercise_05_1(save_and_reload: Callable[[nn.Module, Path], Any]) -> None:
     """Check ``save_and_reload(model, path) -> new model`` holding the same numbers."""
     ex = "05.1"
@@ -147,6 +148,7 @@ def _momentum_run(first: int, second: int, device: torch.device, keep_optimizer:
     return _params(model)
 
 
+@keeps_random_state()
 def exercise_05_2(train_with_restart: Callable[[Path, int, int], Any]) -> None:
     """Check ``train_with_restart(folder, first_epochs, second_epochs)`` against one unbroken run."""
     ex = "05.2"
@@ -214,6 +216,7 @@ class _HiddenCode:
         return (os.mkdir, (self.marker,))
 
 
+@keeps_random_state()
 def exercise_05_3(load_if_safe: Callable[[Path], Any]) -> None:
     """Check ``load_if_safe(path)``: a plain file loads, a file with hidden code gives None."""
     ex = "05.3"
@@ -267,6 +270,7 @@ def exercise_05_3(load_if_safe: Callable[[Path], Any]) -> None:
 # --- Exercise 05.4 ---------------------------------------------------------------------
 
 
+@keeps_random_state()
 def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
     """Check ``keep_best(folder, epochs)``: best.pt holds the lowest-test-loss model."""
     ex = "05.4"
