@@ -11,7 +11,7 @@ PORT ?= 8888
 IPYWIDGETS7 := $(VENV)/ipywidgets7
 IPYWIDGETS7_STAMP := $(IPYWIDGETS7)/.installed
 
-.PHONY: install lab test notebooks links bench lint format clean
+.PHONY: install lab test notebooks links bench lint clean
 
 install: $(STAMP)
 

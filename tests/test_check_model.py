@@ -98,17 +98,17 @@ def test_02_2_rejects_a_list_of_numbers():
 class LinearVersion(nn.Module):
     def __init__(self):
         super().__init__()
-        self.linear_layer = nn.Linear(1, 1)
+        self.line = nn.Linear(1, 1)
 
     def forward(self, x):
-        return self.linear_layer(x)
+        return self.line(x)
 
 
 def copied(model):
     new = LinearVersion()
     with torch.no_grad():
-        new.linear_layer.weight.copy_(model.weights.reshape(1, 1))
-        new.linear_layer.bias.copy_(model.bias)
+        new.line.weight.copy_(model.weights.reshape(1, 1))
+        new.line.bias.copy_(model.bias)
     return new
 
 
@@ -128,7 +128,7 @@ def test_02_3_leaves_the_global_random_state_alone():
 def test_02_3_turns_the_in_place_error_into_a_hint():
     def copy(model):
         new = LinearVersion()
-        new.linear_layer.weight.copy_(model.weights.reshape(1, 1))
+        new.line.weight.copy_(model.weights.reshape(1, 1))
         return new
 
     with pytest.raises(ExerciseError, match=r"torch.no_grad\(\)"):
@@ -142,8 +142,8 @@ def test_02_3_rejects_an_uncopied_layer_and_swapped_values():
     def swapped(model):
         new = LinearVersion()
         with torch.no_grad():
-            new.linear_layer.weight.fill_(model.bias.item())
-            new.linear_layer.bias.fill_(model.weights.item())
+            new.line.weight.fill_(model.bias.item())
+            new.line.bias.fill_(model.weights.item())
         return new
 
     with pytest.raises(ExerciseError, match="instead of"):
@@ -157,8 +157,8 @@ def test_02_3_rejects_returning_the_original_and_changing_it():
     def overwrite(model):
         new = LinearVersion()
         with torch.no_grad():
-            model.weights.copy_(new.linear_layer.weight.reshape(1))
-            model.bias.copy_(new.linear_layer.bias)
+            model.weights.copy_(new.line.weight.reshape(1))
+            model.bias.copy_(new.line.bias)
         return new
 
     with pytest.raises(ExerciseError, match="the model you were given changed"):

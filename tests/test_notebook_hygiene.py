@@ -33,6 +33,7 @@ NOISY_CELL_KEYS = ("colab", "execution", "executionInfo", "outputId")
 MACHINE_PATH = re.compile(r"/root/|/home/|/tmp/|/Users/|/var/folders/|\b[A-Za-z]:\\{1,2}\w")
 MEMORY_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]{6,}")
 PLOT_RETURN_VALUE = re.compile(r"^\[?(<Axes|<matplotlib\.|Text\()")
+CHECKER_FRAME = re.compile(r"helpers[/\\\\]check[/\\\\]")
 WIDGET_CELL = re.compile(r"dashboard|widget", re.IGNORECASE)
 
 
@@ -106,6 +107,15 @@ def output_problems(where: str, output: dict) -> list[str]:
         problems.append(
             f"{where}: shows a plotting call's return value. "
             "Fix: end the cell with `plt.show()` or `;`, then " + RERUN + "."
+        )
+    if output["output_type"] == "error" and any(
+        CHECKER_FRAME.search(line) for line in output["traceback"]
+    ):
+        problems.append(
+            f"{where}: its traceback shows the exercise checker's own code. Fix: set "
+            "`__tracebackhide__ = True` in that checker (see helpers/check/_core.py); "
+            + RERUN
+            + "."
         )
     for text in output_texts(output):
         if match := MACHINE_PATH.search(text):
@@ -338,6 +348,21 @@ SPOILED = {
         _set(4, outputs=[new_output("error", ename="E", evalue="", traceback=["/Users/a/x.py"])]),
         5,
         "path",
+    ),
+    "checker code in traceback": (
+        _set(
+            4,
+            outputs=[
+                new_output(
+                    "error",
+                    ename="NotImplementedError",
+                    evalue="",
+                    traceback=["File helpers/check/data.py:98, in exercise_01_1(answer)"],
+                )
+            ],
+        ),
+        5,
+        "checker's own code",
     ),
     "not executed": (_set(3, execution_count=None), 4, "was not run"),
     "out of order": (_set(3, execution_count=7), 4, "ran out of order"),

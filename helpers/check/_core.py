@@ -4,12 +4,16 @@ a copy of the random state to check on, and a straight-line model with known par
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from ..model import LinearRegressionModel
+
+# A checker's frames are set ``__tracebackhide__ = True``: IPython (and pytest) then leave them
+# out of a traceback, so a learner sees their own cell and the message, not the checker's code.
 
 
 class ExerciseError(AssertionError):
@@ -18,6 +22,7 @@ class ExerciseError(AssertionError):
 
 def run_answer(exercise: str, answer: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call the learner's function; an unfinished one raises its own NotImplementedError."""
+    __tracebackhide__ = True
     if not callable(answer):
         raise ExerciseError(
             f"Exercise {exercise}: pass the function you wrote (its name, without calling it), "
@@ -28,6 +33,7 @@ def run_answer(exercise: str, answer: Callable[..., Any], *args: Any, **kwargs: 
 
 def fail(exercise: str, problem: str, hint: str) -> None:
     """Raise the one error a wrong answer gets: what is wrong, then a hint (never the answer)."""
+    __tracebackhide__ = True
     raise ExerciseError(f"Exercise {exercise}: {problem}\nHint: {hint}")
 
 
@@ -36,17 +42,35 @@ def passed(exercise: str, detail: str = "") -> None:
     print(f"Exercise {exercise} passed{': ' + detail if detail else '.'}")
 
 
-@contextlib.contextmanager
-def keeps_random_state(seed: int | None = None) -> Iterator[None]:
+class keeps_random_state:
     """Run a block, or a whole checker (``@keeps_random_state()``), on a copy of the random state.
 
     The copy (of the CPU state) starts from ``seed`` when one is given. However the block
     ends, the learner's own state is put back, so checking never shifts a notebook's numbers.
     """
-    with torch.random.fork_rng(devices=[]):
-        if seed is not None:
-            torch.manual_seed(seed)
-        yield
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+        self._forks: list[contextlib.AbstractContextManager] = []
+
+    def __enter__(self) -> None:
+        fork = torch.random.fork_rng(devices=[])
+        fork.__enter__()
+        self._forks.append(fork)
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+
+    def __exit__(self, *exc_info: Any) -> bool | None:
+        return self._forks.pop().__exit__(*exc_info)
+
+    def __call__(self, checker: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(checker)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            with self:
+                return checker(*args, **kwargs)
+
+        return wrapper
 
 
 def line_model(weight: float, bias: float) -> LinearRegressionModel:
