@@ -112,10 +112,9 @@ def output_problems(where: str, output: dict) -> list[str]:
         CHECKER_FRAME.search(line) for line in output["traceback"]
     ):
         problems.append(
-            f"{where}: its traceback shows the exercise checker's own code. Fix: set "
-            "`__tracebackhide__ = True` in that checker (see helpers/check/_core.py); "
-            + RERUN
-            + "."
+            f"{where}: its traceback shows the exercise checker's own code. Fix: decorate "
+            "that checker with `@keeps_random_state()` (helpers/check/_core.py), which cuts "
+            "those frames; " + RERUN + "."
         )
     for text in output_texts(output):
         if match := MACHINE_PATH.search(text):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +14,8 @@ import torch
 
 from ..model import LinearRegressionModel
 
-# A checker's frames are set ``__tracebackhide__ = True``: IPython (and pytest) then leave them
-# out of a traceback, so a learner sees their own cell and the message, not the checker's code.
+# Frames from files in this folder are the checkers' own (the spelling of __file__, as in tracebacks).
+_CHECK_FOLDER = os.path.join(os.path.dirname(__file__), "")
 
 
 class ExerciseError(AssertionError):
@@ -22,7 +24,6 @@ class ExerciseError(AssertionError):
 
 def run_answer(exercise: str, answer: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call the learner's function; an unfinished one raises its own NotImplementedError."""
-    __tracebackhide__ = True
     if not callable(answer):
         raise ExerciseError(
             f"Exercise {exercise}: pass the function you wrote (its name, without calling it), "
@@ -33,7 +34,6 @@ def run_answer(exercise: str, answer: Callable[..., Any], *args: Any, **kwargs: 
 
 def fail(exercise: str, problem: str, hint: str) -> None:
     """Raise the one error a wrong answer gets: what is wrong, then a hint (never the answer)."""
-    __tracebackhide__ = True
     raise ExerciseError(f"Exercise {exercise}: {problem}\nHint: {hint}")
 
 
@@ -47,6 +47,7 @@ class keeps_random_state:
 
     The copy (of the CPU state) starts from ``seed`` when one is given. However the block
     ends, the learner's own state is put back, so checking never shifts a notebook's numbers.
+    As a decorator it also cuts the checkers' own frames out of any error's traceback.
     """
 
     def __init__(self, seed: int | None = None) -> None:
@@ -66,11 +67,28 @@ class keeps_random_state:
     def __call__(self, checker: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(checker)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            __tracebackhide__ = True
-            with self:
-                return checker(*args, **kwargs)
+            __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
+            try:
+                with self:
+                    return checker(*args, **kwargs)
+            except Exception as error:
+                error.with_traceback(_without_checker_frames(error.__traceback__))
+                raise
 
         return wrapper
+
+
+def _without_checker_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The traceback minus the checkers' own frames: a learner sees their cell and the message."""
+    kept = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_CHECK_FOLDER):
+            kept.append(tb)
+        tb = tb.tb_next
+    trimmed = None
+    for frame in reversed(kept):
+        trimmed = types.TracebackType(trimmed, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return trimmed
 
 
 def line_model(weight: float, bias: float) -> LinearRegressionModel:

@@ -17,7 +17,6 @@ from ._core import fail, keeps_random_state, passed, run_answer
 
 
 def _as_pair(exercise: str, result: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    __tracebackhide__ = True
     if not isinstance(result, tuple) or len(result) != 2:
         fail(
             exercise,
@@ -41,7 +40,6 @@ def _as_pair(exercise: str, result: Any) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _as_split(exercise: str, result: Any) -> tuple[torch.Tensor, ...]:
-    __tracebackhide__ = True
     names = ("X_train", "y_train", "X_test", "y_test")
     if not isinstance(result, tuple) or len(result) != 4:
         fail(
@@ -63,7 +61,6 @@ def _as_split(exercise: str, result: Any) -> tuple[torch.Tensor, ...]:
 
 def _column(exercise: str, name: str, value: torch.Tensor, rows: int) -> np.ndarray:
     """Check a tensor is an (rows, 1) column and return it as a flat float64 array."""
-    __tracebackhide__ = True
     if value.ndim == 1 and len(value) == rows:
         fail(
             exercise,
@@ -96,7 +93,6 @@ def _default_line() -> tuple[torch.Tensor, torch.Tensor]:
 def exercise_01_1(answer: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> None:
     """``answer()`` returns X, y for y = 0.3x + 0.9 at x = 0, 0.01, ..., 0.99, each (100, 1)."""
     ex = "01.1"
-    __tracebackhide__ = True
     X, y = _as_pair(ex, run_answer(ex, answer))
     x = _column(ex, "X", X, 100)
     y_values = _column(ex, "y", y, 100)
@@ -128,7 +124,6 @@ def exercise_01_1(answer: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> No
 def _expect_ordered_split(
     ex: str, answer: Callable, X: torch.Tensor, y: torch.Tensor, n_train: int
 ) -> None:
-    __tracebackhide__ = True
     X_train, y_train, X_test, y_test = _as_split(ex, run_answer(ex, answer, X.clone(), y.clone()))
     n = len(X)
     for name, value, rows in (
@@ -173,7 +168,6 @@ def _expect_ordered_split(
 def exercise_01_2(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     """``answer(X, y)`` splits in order: the first 70 % of rows train, the rest test."""
     ex = "01.2"
-    __tracebackhide__ = True
     X, y = _default_line()
     _expect_ordered_split(ex, answer, X, y, n_train=35)
     X_long = torch.arange(100, dtype=torch.float32).unsqueeze(1) / 100
@@ -185,7 +179,6 @@ def exercise_01_2(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
 def exercise_01_3(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     """``answer(X, y, seed)`` shuffles rows (keeping X and y together), then splits 80/20."""
     ex = "01.3"
-    __tracebackhide__ = True
     X, y = _default_line()
     first = _as_split(ex, run_answer(ex, answer, X.clone(), y.clone(), 0))
     X_train, y_train, X_test, y_test = first
@@ -241,7 +234,6 @@ def exercise_01_3(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
 
 
 def _noisy_fit(ex: str, answer: Callable, noise_std: float, seed: int) -> tuple[np.ndarray, ...]:
-    __tracebackhide__ = True
     X, y = _as_pair(ex, run_answer(ex, answer, noise_std, seed))
     x = _column(ex, "X", X, 50)
     y_values = _column(ex, "y", y, 50)
@@ -262,7 +254,6 @@ def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tenso
     residuals, with bounds several standard errors wide, so any correct generator passes.
     """
     ex = "01.4"
-    __tracebackhide__ = True
     x, y_clean = _noisy_fit(ex, answer, 0.0, 0)
     if not np.allclose(y_clean, 0.7 * x + 0.3, atol=1e-5):
         fail(

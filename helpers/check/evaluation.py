@@ -24,7 +24,6 @@ def _column(values: list[float]) -> torch.Tensor:
 
 def _as_number(exercise: str, value: Any, what: str) -> float:
     """A Python float from a float, an int or a one-element tensor; anything else fails."""
-    __tracebackhide__ = True
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.detach().cpu().item()
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
@@ -38,7 +37,6 @@ def _as_number(exercise: str, value: Any, what: str) -> float:
 
 def _as_numbers(exercise: str, value: Any, keys: tuple[str, ...]) -> dict[str, float]:
     """A dict of Python floats from a dict with exactly ``keys``; anything else fails."""
-    __tracebackhide__ = True
     if not isinstance(value, dict) or set(value) != set(keys):
         got = sorted(value) if isinstance(value, dict) else type(value).__name__
         quoted = [repr(key) for key in keys]
@@ -69,7 +67,6 @@ def _least_squares_line(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]
 def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> None:
     """Check ``r_squared(y_true, y_pred) -> float`` on cases whose R² is known."""
     ex = "04.1"
-    __tracebackhide__ = True
     y = _column([1.0, 2.0, 3.0, 4.0])
     X_noisy, y_noisy = _noisy_line(seed=4)
     slope, intercept = _least_squares_line(X_noisy, y_noisy)
@@ -132,7 +129,6 @@ def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> Non
 def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
     """Check ``gap_to_least_squares(model, X, y) -> float``: model MSE minus the best line's MSE."""
     ex = "04.2"
-    __tracebackhide__ = True
     X, y = _noisy_line(seed=7)
     slope, intercept = _least_squares_line(X, y)
     x64 = X.double().numpy().ravel()
@@ -175,7 +171,6 @@ def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
 def exercise_04_3(residual_stats: Callable[[torch.Tensor, torch.Tensor], Any]) -> None:
     """Check ``residual_stats(y_true, y_pred) -> {"mean", "std", "max_abs"}`` of y_true - y_pred."""
     ex = "04.3"
-    __tracebackhide__ = True
     X_noisy, y_noisy = _noisy_line(seed=11)
     noisy_pred = (0.65 * X_noisy + 0.32).float()
     cases = [
@@ -240,7 +235,6 @@ def _hand_trained_mae(shuffle: bool, seed: int, epochs: int = 100, lr: float = 0
 def exercise_04_4(evaluate_split: Callable[..., Any]) -> None:
     """Check ``evaluate_split(shuffle, seed=0) -> {"train_mae", "test_mae"}`` after training."""
     ex = "04.4"
-    __tracebackhide__ = True
     for shuffle, seed in [(False, 0), (True, 0), (True, 3)]:
         expected = _hand_trained_mae(shuffle, seed)
         with keeps_random_state():

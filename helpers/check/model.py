@@ -46,7 +46,6 @@ def _values(tensor: torch.Tensor) -> np.ndarray:
 def exercise_02_1(answer: Callable[[nn.Module], int]) -> None:
     """``answer(model)`` counts the numbers training would change (parameters with grad)."""
     ex = "02.1"
-    __tracebackhide__ = True
     frozen = nn.Linear(2, 3)
     frozen.bias.requires_grad_(False)
     cases = [
@@ -91,7 +90,6 @@ def exercise_02_1(answer: Callable[[nn.Module], int]) -> None:
 def exercise_02_2(answer: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> None:
     """``answer(model, X)`` returns predictions without recording a graph (no grad)."""
     ex = "02.2"
-    __tracebackhide__ = True
     model = _line_model(0.5, -0.25)
     X = _x_column()
     predictions = run_answer(ex, answer, model, X)
@@ -142,7 +140,6 @@ def _find_linear(model: nn.Module) -> nn.Linear | None:
 def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
     """``answer(model)`` returns a new nn.Linear-based model predicting exactly like ``model``."""
     ex = "02.3"
-    __tracebackhide__ = True
     X = _x_column()
     for weight, bias in ((0.25, -1.5), (-0.75, 2.0)):
         original = _line_model(weight, bias)
@@ -206,7 +203,6 @@ def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
 def exercise_02_4(answer: Callable[[], nn.Module]) -> None:
     """``answer()`` builds a model ``y = a * x**2 + b * x + c`` with parameters a, b, c of shape (1,)."""
     ex = "02.4"
-    __tracebackhide__ = True
     model = run_answer(ex, answer)
     if not isinstance(model, nn.Module):
         fail(

@@ -43,7 +43,6 @@ def _momentum_sgd(model: nn.Module) -> torch.optim.SGD:
 
 
 def _require_module(exercise: str, result: Any) -> nn.Module:
-    __tracebackhide__ = True
     if not isinstance(result, nn.Module):
         fail(
             exercise,
@@ -60,7 +59,6 @@ def _require_module(exercise: str, result: Any) -> nn.Module:
 def exercise_05_1(save_and_reload: Callable[[nn.Module, Path], Any]) -> None:
     """Check ``save_and_reload(model, path) -> new model`` holding the same numbers."""
     ex = "05.1"
-    __tracebackhide__ = True
     model = line_model(1.25, -0.5).eval()
     X = torch.linspace(-1, 1, 9).unsqueeze(1)
     with tempfile.TemporaryDirectory() as folder:
@@ -154,7 +152,6 @@ def _momentum_run(first: int, second: int, device: torch.device, keep_optimizer:
 def exercise_05_2(train_with_restart: Callable[[Path, int, int], Any]) -> None:
     """Check ``train_with_restart(folder, first_epochs, second_epochs)`` against one unbroken run."""
     ex = "05.2"
-    __tracebackhide__ = True
     for first, second in [(20, 15), (7, 3)]:
         with tempfile.TemporaryDirectory() as folder:
             with keeps_random_state():
@@ -223,7 +220,6 @@ class _HiddenCode:
 def exercise_05_3(load_if_safe: Callable[[Path], Any]) -> None:
     """Check ``load_if_safe(path)``: a plain file loads, a file with hidden code gives None."""
     ex = "05.3"
-    __tracebackhide__ = True
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         good = folder / "good.pt"
@@ -278,7 +274,6 @@ def exercise_05_3(load_if_safe: Callable[[Path], Any]) -> None:
 def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
     """Check ``keep_best(folder, epochs)``: best.pt holds the lowest-test-loss model."""
     ex = "05.4"
-    __tracebackhide__ = True
     for epochs in (100, 40):
         with keeps_random_state(seed=42):
             reference = LinearRegressionModel()

@@ -49,7 +49,6 @@ def _seeded_model() -> LinearRegressionModel:
 
 def _line_of(ex: str, model: Any, name: str) -> tuple[float, float]:
     """The (weight, bias) of a straight-line model, read from its outputs at x = 0 and x = 1."""
-    __tracebackhide__ = True
     if not isinstance(model, nn.Module):
         fail(
             ex,
@@ -92,7 +91,6 @@ def _close(a: float, b: float) -> bool:
 def exercise_03_1(answer: Callable[..., nn.Module]) -> None:
     """``answer(X_train, y_train, X_test, y_test)`` trains a model on y = 0.3x + 0.9 and returns it."""
     ex = "03.1"
-    __tracebackhide__ = True
     X, y = make_linear_data(weight=0.3, bias=0.9, step=0.01)
     X_train, y_train, X_test, y_test = split_data(X, y)
     model = run_answer(ex, answer, X_train.clone(), y_train.clone(), X_test.clone(), y_test.clone())
@@ -128,7 +126,6 @@ def exercise_03_1(answer: Callable[..., nn.Module]) -> None:
 def exercise_03_2(answer: Callable[..., Any]) -> None:
     """``answer(model, X_train, y_train, X_test, y_test)`` trains with MSE and returns the History."""
     ex = "03.2"
-    __tracebackhide__ = True
     X_train, y_train, X_test, y_test = _default_split()
     model = _seeded_model()
     start_weight, start_bias = _line_of(ex, model, "the starting model")
@@ -203,7 +200,6 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
 def exercise_03_3(answer: Callable[[], float]) -> None:
     """``answer()`` returns a learning rate that settles the test loss below the target quickly."""
     ex = "03.3"
-    __tracebackhide__ = True
     lr = run_answer(ex, answer)
     if isinstance(lr, torch.Tensor) and lr.numel() == 1:
         lr = lr.item()
@@ -246,7 +242,6 @@ def exercise_03_3(answer: Callable[[], float]) -> None:
 def exercise_03_4(answer: Callable[..., Any]) -> None:
     """``answer(X_train, y_train, X_test, y_test)`` returns ``(model, predictions)``, device-agnostic."""
     ex = "03.4"
-    __tracebackhide__ = True
     X_train, y_train, X_test, y_test = _default_split()
     result = run_answer(
         ex, answer, X_train.clone(), y_train.clone(), X_test.clone(), y_test.clone()
