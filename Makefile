@@ -11,7 +11,7 @@ PORT ?= 8888
 IPYWIDGETS7 := $(VENV)/ipywidgets7
 IPYWIDGETS7_STAMP := $(IPYWIDGETS7)/.installed
 
-.PHONY: install lab test notebooks links bench lint clean
+.PHONY: install lab test notebooks links bench lint clean compat
 
 install: $(STAMP)
 
@@ -43,6 +43,12 @@ notebooks: install
 
 links: install
 	$(BIN)/python tools/links.py
+
+# The version matrix: Colab's versions and the newest releases, each in .compat/NAME beside .venv
+# (several GB of downloads the first time), every notebook and the unit tests in each.
+# Never part of `make test`; the last result is recorded in the README.
+compat:
+	$(PYTHON) tools/compat.py
 
 bench: install
 	$(BIN)/python tools/bench.py
