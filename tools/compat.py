@@ -62,8 +62,9 @@ ENVIRONMENTS = {
 
 def pip_env() -> dict[str, str]:
     # A machine-wide pip constraint (as on this project's build machines) could cap torch below
-    # the newest release; the matrix sets its own versions, so it starts from none.
-    return {**os.environ, "PIP_CONSTRAINT": "", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    # the newest release; the matrix sets its own versions, so it replaces that with an empty
+    # file (an empty PIP_CONSTRAINT would not override a config file's).
+    return {**os.environ, "PIP_CONSTRAINT": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 
 def build(name: str) -> Path:
