@@ -126,31 +126,41 @@ def _check_fits(path: Path, state: Any, model: nn.Module) -> None:
         )
 
 
+def _check_args(func: str, model: Any, path: Any) -> None:
+    """One clear TypeError when a model or a path is not where it belongs."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"{func} needs an nn.Module as its first argument (the model), got "
+            f"{type(model).__name__}; call {func}(model, path)."
+        )
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{func} needs a file path (str or pathlib.Path) as its second argument, got "
+            f"{type(path).__name__}; call {func}(model, path)."
+        )
+
+
 def save_model(model: nn.Module, path: str | os.PathLike) -> Path:
     """Save ``model.state_dict()`` (its tensors only) to ``path``; returns the path.
 
     The model comes first, as in ``torch.save(model.state_dict(), path)``.
     """
-    if not isinstance(model, nn.Module):
-        hint = (
-            " (the model comes first: save_model(model, path))"
-            if isinstance(path, nn.Module)
-            else ""
-        )
-        raise TypeError(f"save_model needs an nn.Module first, got {type(model).__name__}{hint}.")
+    _check_args("save_model", model, path)
     return _atomic_save(model.state_dict(), path)
 
 
-def load_model(path: str | os.PathLike, model: nn.Module, *, map_location: Any = None) -> nn.Module:
+def load_model(model: nn.Module, path: str | os.PathLike, *, map_location: Any = None) -> nn.Module:
     """Load a state_dict saved by :func:`save_model` into ``model`` and return it in eval mode.
 
+    ``load_model(model, path)``: the model first, as in :func:`save_model`.
     ``map_location`` defaults to the device the model's parameters are on.
     """
+    _check_args("load_model", model, path)
     location = _default_location(model) if map_location is None else map_location
     state = _safe_load(path, location)
     if isinstance(state, dict) and state.get("format") == CHECKPOINT_FORMAT:
         raise ModelFileError(
-            f"{path} is a training checkpoint; load it with load_checkpoint(path, model)."
+            f"{path} is a training checkpoint; load it with load_checkpoint(model, path)."
         )
     _check_fits(Path(path), state, model)
     model.load_state_dict(state)
@@ -175,15 +185,14 @@ def _check_plain(name: str, value: Any) -> None:
 
 
 def save_checkpoint(
-    path: str | os.PathLike,
     model: nn.Module,
+    path: str | os.PathLike,
     optimizer: torch.optim.Optimizer | None = None,
     epoch: int | None = None,
     **extra: Any,
 ) -> Path:
     """Save model and optimizer state, the epoch and any ``extra`` plain values to resume later."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"save_checkpoint needs an nn.Module, got {type(model).__name__}.")
+    _check_args("save_checkpoint", model, path)
     for key, value in extra.items():
         _check_plain(key, value)
     checkpoint = {
@@ -198,8 +207,8 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    path: str | os.PathLike,
     model: nn.Module,
+    path: str | os.PathLike,
     optimizer: torch.optim.Optimizer | None = None,
     *,
     map_location: Any = None,
@@ -209,6 +218,7 @@ def load_checkpoint(
     Returns ``{"epoch": ..., **extra}``; the model is left in eval mode. Nothing is
     changed unless everything in the file fits.
     """
+    _check_args("load_checkpoint", model, path)
     location = _default_location(model) if map_location is None else map_location
     checkpoint = _safe_load(path, location)
     path = Path(path)

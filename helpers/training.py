@@ -131,7 +131,8 @@ def train(
 
         if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
             _stop_diverged(model, history, epoch, train_loss, test_loss, optimizer)
-            print(history.message)
+            if verbose:
+                print(history.message)
             break
 
         history.epochs.append(epoch)

@@ -175,12 +175,18 @@ def test_mse_with_huge_learning_rate_stops_cleanly(data, capsys):
         assert parameter.grad is None or torch.isfinite(parameter.grad).all()
     assert not model.training
 
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.strip() == history.message
+    assert capsys.readouterr().out == ""  # quiet: the message is kept, not printed
     message = history.message.lower()
     assert f"epoch {history.diverged_at}" in message
     assert "learning rate" in message and "smaller" in message
     assert "lr=10" in message
+
+
+def test_verbose_divergence_prints_the_message_once(data, capsys):
+    history = train(fresh_model(), *data, lr=10.0, loss_fn=nn.MSELoss(), log_every=1000)
+    out = capsys.readouterr().out
+    assert history.diverged_at is not None
+    assert out.splitlines()[-1] == history.message and out.count(history.message) == 1
 
 
 def test_diverged_model_still_predicts_finite_values(data):
