@@ -1,18 +1,91 @@
-"""Repository-wide pytest set-up: nbval's sanitize file, wherever pytest is started."""
+"""Repository-wide pytest set-up: nbval's sanitize file, the test tiers' markers, xdist groups.
+
+Markers are applied here by path, so a test file needs no marker of its own to land in the
+right tier (a test may still add one with ``@pytest.mark.slow``): every notebook cell is
+``notebooks``, ``tests/test_browser.py`` is ``browser``, the ipywidgets 7.7.1 checks are
+``compat``, and the tests listed in ``SLOW`` (each starts a process, builds or runs pip) are
+``slow``. ``make quick`` runs what carries none of them.
+
+With pytest-xdist's default ``--dist load`` (``pytest -n 2``, as ``make test`` runs it), each
+notebook's cells go to one worker, in order, since they share one kernel; every other test is
+handed out on its own, the browser test first (it is the longest), so both workers finish
+together. (xdist's own ``--dist loadgroup`` cannot do this: with pytest 9 it ignores groups.)
+"""
 
 import os
 import tempfile
 from pathlib import Path
+
+import pytest
 
 # Hypothesis keeps an example database; keep it out of the working tree.
 os.environ.setdefault(
     "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "linreg-hypothesis")
 )
 
-SANITIZE_FILE = Path(__file__).parent / "tests" / "nbval_sanitize.cfg"
+ROOT = Path(__file__).parent
+SANITIZE_FILE = ROOT / "tests" / "nbval_sanitize.cfg"
+
+# Node id prefixes, relative to the repository root.
+BROWSER = ("tests/test_browser.py",)
+COMPAT = ("tests/test_dashboard.py::test_the_dashboard_works_under_ipywidgets_7",)
+SLOW = (
+    "tests/test_packaging.py",
+    "tests/test_bench_smoke.py::test_floor_notebooks_pass_nbval",
+    "tests/test_bench_smoke.py::test_first_use_costs_are_measured_in_a_fresh_process",
+    "tests/test_bench_smoke.py::test_setup_runs_make_tests_install_steps",
+    "tests/test_colab_setup.py::test_pip_leaves_the_installed_dependencies_alone",
+    "tests/test_dashboard.py::test_importing_helpers_does_not_import_ipywidgets",
+    "tests/test_device.py::test_importing_helpers_chooses_no_device",
+    "tests/test_notebook_hygiene.py::test_ruff_",
+)
 
 
 def pytest_configure(config):
     # Read when each notebook is set up, so setting it here is early enough.
     if getattr(config.option, "nbval_sanitize_with", "unset") is None:
         config.option.nbval_sanitize_with = str(SANITIZE_FILE)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(NotebookScheduling())
+
+
+def _node_id(item) -> str:
+    """The item's id relative to the repository root, whatever folder pytest started in."""
+    path = Path(item.path).resolve()
+    where = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.as_posix()
+    return where + item.nodeid[item.nodeid.index("::") :] if "::" in item.nodeid else where
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group markers
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        node = _node_id(item)
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebooks)
+        for marker, prefixes in (("browser", BROWSER), ("compat", COMPAT), ("slow", SLOW)):
+            if node.startswith(prefixes):
+                item.add_marker(marker)
+    # Handed out in this order: the longest test first, then the notebooks, then the rest.
+    items.sort(
+        key=lambda item: (not item.get_closest_marker("browser"), item.path.suffix != ".ipynb")
+    )
+
+
+class NotebookScheduling:
+    """Registered only where pytest-xdist is (``-p no:xdist`` knows no such hook)."""
+
+    @staticmethod
+    def pytest_xdist_make_scheduler(config, log):
+        if config.getvalue("dist") != "load":
+            return None  # --dist loadscope, loadfile, ... as asked
+        from xdist.scheduler import LoadScopeScheduling
+
+        class Scheduling(LoadScopeScheduling):
+            """One unit of work per notebook (all its cells), one per test otherwise."""
+
+            def _split_scope(self, nodeid: str) -> str:
+                path = nodeid.split("::", 1)[0]
+                return path if path.endswith(".ipynb") else nodeid
+
+        config.option.loadscopereorder = False  # keep the order set above
+        return Scheduling(config, log)

@@ -4,7 +4,8 @@
 - ``default_split``: ``(X_train, y_train, X_test, y_test)`` of that data, 40/10 in order.
 - ``seeded_model``: a factory, ``seeded_model(seed=42)`` -> a fresh ``LinearRegressionModel``
   made right after ``torch.manual_seed(seed)`` (seed 42 starts at w 0.3367, b 0.1288).
-- ``reference_loop``: full-batch L1 + SGD written out by hand, independent of ``helpers.train``:
+- ``reference_loop``: full-batch L1 + SGD written out by hand, independent of ``helpers.train``
+  (the bare loop that tools/bench_train.py times):
   ``reference_loop(model, X_train, y_train, X_test, y_test, lr, epochs)`` ->
   ``(train_losses, test_losses)``, Python floats, one per epoch (train loss before the step,
   test loss after it under ``eval()`` + ``inference_mode()``).
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT / "tools"))
 
+import bench_train  # noqa: E402
 import lint_notebooks  # noqa: E402
 
 from helpers import LinearRegressionModel, make_linear_data, split_data  # noqa: E402
@@ -64,27 +66,9 @@ def seeded_model() -> Callable[..., LinearRegressionModel]:
     return _seeded_model
 
 
-def _reference_loop(model, X_train, y_train, X_test, y_test, lr, epochs):
-    loss_fn = nn.L1Loss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    train_losses, test_losses = [], []
-    for _ in range(epochs):
-        model.train()
-        loss = loss_fn(model(X_train), y_train)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        model.eval()
-        with torch.inference_mode():
-            test_loss = loss_fn(model(X_test), y_test)
-        train_losses.append(loss.item())
-        test_losses.append(test_loss.item())
-    return train_losses, test_losses
-
-
 @pytest.fixture
 def reference_loop():
-    return _reference_loop
+    return bench_train.bare_loop
 
 
 def _inline_cells(notebook: str, tag: str = "inline-version") -> list[str]:

@@ -2,12 +2,12 @@
 
 The set-up cell's own source (from tools/links.py and from every notebook) runs here with a fake
 ``google.colab`` module and a fake ``subprocess.run``; pip itself, offline, then confirms that
-the install command leaves packages Colab already has alone and installs all of ``helpers``.
+the install command leaves packages Colab already has alone (tests/test_packaging.py checks
+that the wheel it builds ships all of ``helpers``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -15,17 +15,14 @@ import shutil
 import subprocess
 import sys
 import types
-import zipfile
 from pathlib import Path
 
+import links
 import nbformat
 import pytest
+import tomllib
+from lint_notebooks import course_address, notebook_paths
 from packaging.requirements import Requirement
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
@@ -44,23 +41,6 @@ COLAB_PACKAGES = {
 def project() -> dict:
     with open(PYPROJECT, "rb") as handle:
         return tomllib.load(handle)
-
-
-def course_address() -> tuple[str, str]:
-    course = project()["tool"]["course"]
-    return course["repository"], course["branch"]
-
-
-def load_links():
-    spec = importlib.util.spec_from_file_location("course_links", ROOT / "tools" / "links.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def notebook_paths() -> list[Path]:
-    found = (ROOT / "notebooks").rglob("*.ipynb")
-    return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts)
 
 
 def expected_install() -> list[str]:
@@ -101,7 +81,7 @@ def run_setup_cell(source: str, in_colab: bool, monkeypatch) -> FakeInstaller:
 def setup_sources() -> dict[str, str]:
     """The set-up cell as tools/links.py writes it, and as each notebook stores it."""
     repository, branch = course_address()
-    sources = {"tools/links.py": load_links().setup_source(repository, branch)}
+    sources = {"tools/links.py": links.setup_source(repository, branch)}
     for path in notebook_paths():
         cells = nbformat.read(path, as_version=4).cells
         name = path.relative_to(ROOT).as_posix()
@@ -135,11 +115,10 @@ def test_outside_colab_the_cell_does_nothing_and_prints_nothing(source, monkeypa
 
 @pytest.fixture
 def project_copy(tmp_path) -> Path:
-    """The files a `pip install git+...` would see: pyproject, README and helpers."""
-    pytest.importorskip("setuptools", minversion="64", reason="builds need setuptools>=64")
+    """The files a `pip install git+...` would see: pyproject, README, LICENSE and helpers."""
     copy = tmp_path / "course"
     copy.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, copy / name)
     shutil.copytree(
         ROOT / "helpers", copy / "helpers", ignore=shutil.ignore_patterns("__pycache__")
@@ -163,23 +142,6 @@ def test_pip_leaves_the_installed_dependencies_alone(project_copy, tmp_path):
     assert planned == {"linreg-course"}, f"pip would also install {planned - {'linreg-course'}}"
 
 
-def test_a_non_editable_install_ships_every_helpers_module(project_copy, tmp_path):
-    result = pip("wheel", "--no-deps", "--quiet", "-w", str(tmp_path / "wheel"), str(project_copy))
-    assert result.returncode == 0, result.stdout + result.stderr
-    [wheel] = (tmp_path / "wheel").glob("*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        shipped = set(archive.namelist())
-    wanted = {
-        p.relative_to(ROOT).as_posix()
-        for p in (ROOT / "helpers").rglob("*.py")
-        if "__pycache__" not in p.parts
-    }
-    assert wanted - shipped == set(), (
-        "Colab's install would miss these modules; list their packages in "
-        "[tool.setuptools.packages.find] in pyproject.toml"
-    )
-
-
 def test_colab_already_satisfies_every_dependency():
     meta = project()["project"]
     assert Requirement(f"python{meta['requires-python']}").specifier.contains(COLAB_PYTHON)
@@ -197,14 +159,8 @@ def test_colab_already_satisfies_every_dependency():
 # --- one address for every badge and set-up cell ------------------------------------------------
 
 
-def test_every_notebook_and_the_readme_agree_with_pyproject():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "links.py"), "--check"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_every_notebook_and_the_readme_agree_with_pyproject(capsys):
+    assert links.main(["--check"]) == 0, capsys.readouterr().out
 
 
 def test_readme_badges_open_the_first_notebook_from_the_one_address():
@@ -241,7 +197,6 @@ def test_every_repository_link_in_the_readme_uses_the_one_address():
 def test_changing_the_address_in_pyproject_rewrites_every_badge_and_set_up_cell(
     tmp_path, monkeypatch, capsys
 ):
-    links = load_links()
     text = PYPROJECT.read_text(encoding="utf-8")
     repository, branch = course_address()
     moved = text.replace(f'repository = "{repository}"', 'repository = "someone/elsewhere"')

@@ -1,217 +1,25 @@
 """Notebooks stay clean in git and ready for strict nbval, Colab and static viewers.
 
-`notebook_problems` lists what is wrong with one notebook, one line per problem, each naming
-the notebook and cell and saying how to fix it. It is tested on small synthetic notebooks,
-then run on every notebook under notebooks/.
+The checks live in tools/lint_notebooks.py (runnable on its own). They are tested here on
+small synthetic notebooks, then run on every notebook under notebooks/.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
 
+import lint_notebooks
 import nbformat
 import pytest
+import run_notebooks
+from lint_notebooks import file_problems, notebook_problems
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
 ROOT = Path(__file__).resolve().parent.parent
-RERUN = "run `make notebooks` (or tools/run_notebooks.py on this notebook)"
-RELINK = "run `make links`, then `make notebooks`"
-
-# Metadata that Colab or JupyterLab add and that only churns in git.
-NOISY_NOTEBOOK_KEYS = ("widgets", "colab", "accelerator", "gpuClass")
-NOISY_CELL_KEYS = ("colab", "execution", "executionInfo", "outputId")
-MACHINE_PATH = re.compile(r"/root/|/home/|/tmp/|/Users/|/var/folders/|\b[A-Za-z]:\\{1,2}\w")
-MEMORY_ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]{6,}")
-PLOT_RETURN_VALUE = re.compile(r"^\[?(<Axes|<matplotlib\.|Text\()")
-CHECKER_FRAME = re.compile(r"helpers[/\\\\]check[/\\\\]")
-WIDGET_CELL = re.compile(r"dashboard|widget", re.IGNORECASE)
-
-
-def course_address() -> tuple[str, str]:
-    with open(ROOT / "pyproject.toml", "rb") as handle:
-        course = tomllib.load(handle)["tool"]["course"]
-    return course["repository"], course["branch"]
-
-
-def notebook_paths(folder: Path) -> list[Path]:
-    found = folder.rglob("*.ipynb")
-    return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts)
-
-
-def output_texts(output: dict) -> list[str]:
-    """Every piece of text an output shows (images, which are base64, are left out)."""
-    if output["output_type"] == "stream":
-        return [output["text"]]
-    if output["output_type"] == "error":
-        return [output["ename"], output["evalue"], *output["traceback"]]
-    texts = []
-    for mime, value in output.get("data", {}).items():
-        if not mime.startswith("image/") or mime == "image/svg+xml":
-            texts.append(value if isinstance(value, str) else json.dumps(value))
-    return texts
-
-
-def head_problems(nb, name: str, repository: str, branch: str) -> list[str]:
-    """Cell 1 must be the Colab badge for this very notebook, cell 2 the Colab set-up cell."""
-    problems = []
-    colab_url = f"https://colab.research.google.com/github/{repository}/blob/{branch}/{name}"
-    cells = nb.cells
-    first = cells[0] if cells else None
-    if first is None or first.cell_type != "markdown" or "colab-badge.svg" not in first.source:
-        problems.append(f"{name}, cell 1: is not the Open in Colab badge. Fix: {RELINK}.")
-    elif f"({colab_url})" not in first.source:
-        problems.append(
-            f"{name}, cell 1: the Colab badge does not link to {colab_url} "
-            f"(pyproject.toml [tool.course]). Fix: {RELINK}."
-        )
-    second = cells[1] if len(cells) > 1 else None
-    if second is None or second.cell_type != "code" or "google.colab" not in second.source:
-        problems.append(f"{name}, cell 2: is not the Colab set-up cell. Fix: {RELINK}.")
-    else:
-        if f"git+https://github.com/{repository}@{branch}" not in second.source:
-            problems.append(
-                f"{name}, cell 2: the set-up cell installs from another address than "
-                f"pyproject.toml [tool.course]. Fix: {RELINK}."
-            )
-        if second.outputs:
-            problems.append(
-                f"{name}, cell 2: the set-up cell stored output, but outside Colab it must "
-                f"print nothing. Fix: {RERUN}."
-            )
-    return problems
-
-
-def output_problems(where: str, output: dict) -> list[str]:
-    problems = []
-    if output["output_type"] == "stream" and output["name"] == "stderr":
-        problems.append(
-            f"{where}: writes to stderr ({output['text'].strip()[:60]!r}); notebooks print "
-            "no warnings or logs there. Fix: remove the cause, then " + RERUN + "."
-        )
-    data = output.get("data", {})
-    if "image/svg+xml" in data:
-        problems.append(f"{where}: has an SVG figure. Fix: keep the inline PNG backend; {RERUN}.")
-    if output["output_type"] == "execute_result" and PLOT_RETURN_VALUE.match(
-        data.get("text/plain", "")
-    ):
-        problems.append(
-            f"{where}: shows a plotting call's return value. "
-            "Fix: end the cell with `plt.show()` or `;`, then " + RERUN + "."
-        )
-    if output["output_type"] == "error" and any(
-        CHECKER_FRAME.search(line) for line in output["traceback"]
-    ):
-        problems.append(
-            f"{where}: its traceback shows the exercise checker's own code. Fix: decorate "
-            "that checker with `@keeps_random_state()` (helpers/check/_core.py), which cuts "
-            "those frames; " + RERUN + "."
-        )
-    for text in output_texts(output):
-        if match := MACHINE_PATH.search(text):
-            problems.append(
-                f"{where}: shows a path of this machine ({match.group()!r}...). Fix: do not "
-                f"print paths (use a TemporaryDirectory and print only file names); {RERUN}."
-            )
-            break
-        if MEMORY_ADDRESS.search(text):
-            problems.append(
-                f"{where}: shows an object's memory address, which changes every run. "
-                f"Fix: print the values instead; {RERUN}."
-            )
-            break
-    return problems
-
-
-def cell_problems(name: str, number: int, cell) -> list[str]:
-    where = f"{name}, cell {number}"
-    problems = []
-    for key in NOISY_CELL_KEYS:
-        if key in cell.metadata:
-            problems.append(f"{where}: has metadata {key!r}. Fix: {RERUN}; it drops it.")
-    tags = cell.metadata.get("tags", [])
-    if any(tag.lower() == "nbval-skip" for tag in tags):
-        problems.append(f"{where}: is tagged nbval-skip; every cell is tested. Fix: drop the tag.")
-    if "nbval-ignore-output" in tags and not WIDGET_CELL.search(cell.source):
-        problems.append(
-            f"{where}: is tagged nbval-ignore-output, which only the dashboard widget cell may "
-            "be. Fix: make the output deterministic (seed, 4 decimals) and drop the tag."
-        )
-    if cell.cell_type != "code":
-        return problems
-    if "# NBVAL_" in cell.source.upper():
-        problems.append(
-            f"{where}: has an `# NBVAL_...` comment. Fix: use the cell tags "
-            "`raises-exception` or `nbval-ignore-output` instead (and never skip a cell)."
-        )
-    errors = [o for o in cell.outputs if o["output_type"] == "error"]
-    if errors and "raises-exception" not in tags:
-        problems.append(
-            f"{where}: raised {errors[0]['ename']}. Fix: correct the cell, or tag it "
-            f"`raises-exception` if it is meant to raise; then {RERUN}."
-        )
-    for output in cell.outputs:
-        problems.extend(output_problems(where, output))
-    return problems
-
-
-def notebook_problems(nb, name: str, repository: str, branch: str) -> list[str]:
-    """Everything wrong with notebook ``nb``, stored at ``name`` (relative to the repository)."""
-    problems = []
-    kernel = nb.metadata.get("kernelspec", {}).get("name")
-    if kernel != "python3":
-        problems.append(f"{name}: kernelspec is {kernel!r}, not 'python3'. Fix: {RERUN}.")
-    for key in NOISY_NOTEBOOK_KEYS:
-        if key in nb.metadata:
-            problems.append(f"{name}: has notebook metadata {key!r}. Fix: {RERUN}; it drops it.")
-    problems.extend(head_problems(nb, name, repository, branch))
-    code_count = 0
-    for number, cell in enumerate(nb.cells, start=1):
-        problems.extend(cell_problems(name, number, cell))
-        if cell.cell_type != "code" or code_count < 0:
-            continue
-        code_count += 1
-        if not cell.source.strip():
-            problems.append(f"{name}, cell {number}: is an empty code cell. Fix: delete it.")
-            code_count = -1  # the counts after it are off too; one message is enough
-        elif cell.execution_count != code_count:
-            state = "was not run" if cell.execution_count is None else "ran out of order"
-            problems.append(
-                f"{name}, cell {number}: {state} (execution count {cell.execution_count}, "
-                f"expected {code_count}; nbval needs 1..n top to bottom). Fix: {RERUN}."
-            )
-            code_count = -1
-    return problems
-
-
-def file_problems(path: Path, name: str, repository: str, branch: str) -> list[str]:
-    """`notebook_problems` for a file, after checking that it is a valid nbformat 4 notebook."""
-    invalid = {}
-    try:
-        nb = nbformat.reads(
-            path.read_text(encoding="utf-8"),
-            as_version=nbformat.NO_CONVERT,
-            capture_validation_error=invalid,
-        )
-    except (OSError, ValueError) as error:
-        return [f"{name}: cannot be read as a notebook ({error}). Fix: restore it from git."]
-    if nb.get("nbformat") != 4 or invalid:
-        reason = str(invalid.get("ValidationError", f"nbformat {nb.get('nbformat')}"))
-        return [
-            f"{name}: is not a valid nbformat 4 notebook ({reason.splitlines()[0]}). "
-            f"Fix: open and save it in JupyterLab, then {RERUN}."
-        ]
-    return notebook_problems(nb, name, repository, branch)
-
 
 # --- the checker itself, on synthetic notebooks -----------------------------------------
 
@@ -474,7 +282,7 @@ def test_checkpoint_copies_are_not_collected(tmp_path):
         "solutions/.ipynb_checkpoints/x.ipynb",
     ):
         (tmp_path / name).write_text("{}", encoding="utf-8")
-    found = [p.relative_to(tmp_path).as_posix() for p in notebook_paths(tmp_path)]
+    found = [p.relative_to(tmp_path).as_posix() for p in lint_notebooks.notebook_paths(tmp_path)]
     assert found == ["01_a.ipynb", "solutions/01_a_solutions.ipynb"]
 
 
@@ -501,20 +309,92 @@ def test_ruff_settings_lint_and_format_notebook_cells(tmp_path):
 def test_ruff_sees_every_notebook():
     shown = ruff("check", "--show-files", ".", cwd=ROOT)
     listed = {Path(line.strip()).resolve() for line in shown.stdout.splitlines() if line.strip()}
-    missing = [p for p in notebook_paths(ROOT / "notebooks") if p.resolve() not in listed]
+    missing = [p for p in lint_notebooks.notebook_paths() if p.resolve() not in listed]
     assert not missing, f"ruff skips {missing}: check [tool.ruff] include/exclude in pyproject.toml"
+
+
+# --- pacing of lesson notebooks --------------------------------------------------------
+
+
+def lesson(words: int, code_cells: int):
+    nb = good_notebook()
+    nb.cells += [new_markdown_cell(" ".join(["word"] * words))]
+    nb.cells += [new_code_cell("1", execution_count=None) for _ in range(code_cells)]
+    return nb
+
+
+def test_the_pacing_proxy_counts_markdown_words_and_code_cells():
+    nb = new_notebook(cells=[new_markdown_cell("one two\n\nthree  four"), new_code_cell("a b c")])
+    nb.cells += [new_markdown_cell("- five, six"), new_code_cell(""), new_code_cell("1")]
+    assert lint_notebooks.lesson_minutes(nb) == (7, 3, 7 / 150 + 3 * 0.75)  # "-" is a word
+
+
+@pytest.mark.parametrize(
+    "name, words, code_cells, too_long",
+    [
+        ("notebooks/07_long.ipynb", 0, 60, True),  # 64 code cells: 48 minutes
+        ("notebooks/07_long.ipynb", 6000, 0, True),  # 40 minutes of reading, plus 4 code cells
+        ("notebooks/07_short.ipynb", 1500, 20, False),  # about 28 minutes
+        ("notebooks/solutions/07_long_solutions.ipynb", 0, 60, False),  # not a lesson
+        ("notebooks/extra/07_long.ipynb", 0, 60, False),
+    ],
+)
+def test_only_a_lesson_over_forty_minutes_is_reported(name, words, code_cells, too_long):
+    nb = lesson(words, code_cells)
+    problems = lint_notebooks.pace_problems(nb, name)
+    assert bool(problems) == too_long, problems
+    if too_long:
+        assert problems[0].startswith(f"{name}: takes about ") and "Fix: " in problems[0]
+
+
+def test_the_pace_limit_is_inclusive():
+    exact = new_notebook(cells=[new_markdown_cell(" ".join(["word"] * 5100))])
+    exact.cells += [new_code_cell("1") for _ in range(8)]  # 34 + 6 minutes
+    assert lint_notebooks.lesson_minutes(exact)[2] == lint_notebooks.LESSON_MINUTES == 40
+    assert lint_notebooks.pace_problems(exact, "notebooks/07_x.ipynb") == []
+    exact.cells.append(new_code_cell("1"))
+    assert lint_notebooks.pace_problems(exact, "notebooks/07_x.ipynb")
+
+
+# --- the runner and the linter agree --------------------------------------------------
+
+
+def test_the_runner_drops_every_key_the_linter_reports():
+    assert run_notebooks.NOISY_NOTEBOOK_KEYS is lint_notebooks.NOISY_NOTEBOOK_KEYS
+    assert run_notebooks.NOISY_CELL_KEYS is lint_notebooks.NOISY_CELL_KEYS
+    nb = good_notebook()
+    nb.metadata.update(dict.fromkeys(lint_notebooks.NOISY_NOTEBOOK_KEYS, {}))
+    nb.metadata["kernelspec"] = {"name": "conda-env-x"}
+    for cell in nb.cells:
+        cell.metadata.update(dict.fromkeys(lint_notebooks.NOISY_CELL_KEYS, {}))
+    assert len(check(nb)) > len(lint_notebooks.NOISY_NOTEBOOK_KEYS)
+    run_notebooks.tidy(nb)
+    assert check(nb) == []
+
+
+def test_the_linter_runs_on_its_own_and_lists_the_problems(tmp_path, capsys):
+    clean = ROOT / "notebooks" / "01_data.ipynb"
+    assert lint_notebooks.main([str(clean)]) == 0, capsys.readouterr().out
+    spoiled = nbformat.read(clean, as_version=4)
+    spoiled.metadata["widgets"] = {"state": {}}
+    number = next(i for i, c in enumerate(spoiled.cells) if i > 1 and c.cell_type == "code")
+    spoiled.cells[number].execution_count = None
+    bad = tmp_path / "bad.ipynb"
+    nbformat.write(spoiled, bad)
+    script = ROOT / "tools" / "lint_notebooks.py"
+    done = subprocess.run([sys.executable, script, clean, bad], capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{bad}: has notebook metadata 'widgets'" in done.stdout
+    assert f"{bad}, cell {number + 1}: was not run" in done.stdout
+    assert "01_data.ipynb" not in done.stdout.replace(str(bad), "")
+    assert done.stdout.rstrip().endswith("2 notebook(s) checked, 3 problem(s).")
 
 
 # --- every real notebook ----------------------------------------------------------------
 
-REAL_NOTEBOOKS = notebook_paths(ROOT / "notebooks")
 
-
-@pytest.mark.parametrize(
-    "path", REAL_NOTEBOOKS, ids=[p.relative_to(ROOT).as_posix() for p in REAL_NOTEBOOKS]
-)
-def test_notebook_is_clean(path):
-    repository, branch = course_address()
-    name = path.relative_to(ROOT).as_posix()
-    problems = file_problems(path, name, repository, branch)
+def test_notebook_is_clean(notebook_path):
+    repository, branch = lint_notebooks.course_address()
+    name = notebook_path.relative_to(ROOT).as_posix()
+    problems = file_problems(notebook_path, name, repository, branch)
     assert not problems, "\n".join(problems)

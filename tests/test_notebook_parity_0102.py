@@ -5,38 +5,16 @@ namespace that holds only what the notebook's import cell provides (``torch`` an
 objects they define are then compared with what ``helpers`` returns for the same settings.
 """
 
-from pathlib import Path
-
-import nbformat
 import pytest
 import torch
 from torch import nn
 
 import helpers
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-TAG = "inline-version"
-
-
-def run_inline_cells(notebook: str) -> dict:
-    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
-    sources = [
-        cell.source
-        for cell in nb.cells
-        if cell.cell_type == "code" and TAG in cell.metadata.get("tags", [])
-    ]
-    assert sources, (
-        f"{notebook} has no code cell tagged {TAG!r}; tag the cells that build things by hand."
-    )
-    namespace = {"torch": torch, "nn": nn}
-    for number, source in enumerate(sources, start=1):
-        exec(compile(source, f"{notebook} [{TAG} cell {number}]", "exec"), namespace)
-    return namespace
-
 
 def defined(namespace: dict, *names: str):
     missing = [name for name in names if name not in namespace]
-    assert not missing, f"the {TAG} cells no longer define {missing}"
+    assert not missing, f"the inline-version cells no longer define {missing}"
     return [namespace[name] for name in names]
 
 
@@ -46,24 +24,23 @@ def assert_same_tensors(got, expected, what):
 
 
 @pytest.fixture(scope="module")
-def data_cells():
-    return run_inline_cells("01_data.ipynb")
+def data_cells(inline_cells, run_cells):
+    return run_cells("01_data.ipynb", inline_cells("01_data.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def model_cells():
-    return run_inline_cells("02_model.ipynb")
+def model_cells(inline_cells, run_cells):
+    return run_cells("02_model.ipynb", inline_cells("02_model.ipynb"))
 
 
 # Notebook 01: data
 
 
-def test_01_clean_data_is_what_later_notebooks_get(data_cells):
+def test_01_clean_data_is_what_later_notebooks_get(data_cells, line_data):
     X, y = defined(data_cells, "X", "y")
-    X_h, y_h = helpers.make_linear_data()
     assert X.shape == (50, 1) and X.dtype == torch.float32
-    assert torch.equal(X, X_h)
-    assert torch.equal(y, y_h)
+    assert torch.equal(X, line_data[0])
+    assert torch.equal(y, line_data[1])
 
 
 def test_01_noisy_data_matches_the_helper_with_the_same_seed(data_cells):
@@ -74,11 +51,10 @@ def test_01_noisy_data_matches_the_helper_with_the_same_seed(data_cells):
     assert torch.equal(y_noisy, y_h)
 
 
-def test_01_ordered_split_matches_the_helper(data_cells):
-    X, y = defined(data_cells, "X", "y")
+def test_01_ordered_split_matches_the_helper(data_cells, default_split):
     inline = defined(data_cells, "X_train", "y_train", "X_test", "y_test")
     assert len(inline[0]) == 40 and len(inline[2]) == 10
-    assert_same_tensors(inline, helpers.split_data(X, y), "ordered split")
+    assert_same_tensors(inline, default_split, "ordered split")
 
 
 def test_01_shuffled_split_matches_the_helper_with_the_same_seed(data_cells):
@@ -91,23 +67,24 @@ def test_01_shuffled_split_matches_the_helper_with_the_same_seed(data_cells):
 # Notebook 02: model
 
 
-def build(cls, seed):
+def inline_model(cells, seed):
+    (Model,) = defined(cells, "LinearRegressionModel")
     torch.manual_seed(seed)
-    return cls()
+    return Model()
 
 
 def test_02_inline_model_starts_at_the_documented_values(model_cells):
-    (Model,) = defined(model_cells, "LinearRegressionModel")
-    model = build(Model, 42)
+    model = inline_model(model_cells, 42)
     assert model.weights.item() == pytest.approx(0.3367, abs=5e-5)
     assert model.bias.item() == pytest.approx(0.1288, abs=5e-5)
 
 
 @pytest.mark.parametrize("seed", [0, 42, 2024])
-def test_02_inline_model_and_helper_have_the_same_seeded_parameters(model_cells, seed):
-    (Model,) = defined(model_cells, "LinearRegressionModel")
-    inline, helper = build(Model, seed), build(helpers.LinearRegressionModel, seed)
-    assert issubclass(Model, nn.Module) and Model is not helpers.LinearRegressionModel
+def test_02_inline_model_and_helper_have_the_same_seeded_parameters(
+    model_cells, seeded_model, seed
+):
+    inline, helper = inline_model(model_cells, seed), seeded_model(seed)
+    assert isinstance(inline, nn.Module) and type(inline) is not helpers.LinearRegressionModel
     inline_params = dict(inline.named_parameters())
     helper_params = dict(helper.named_parameters())
     assert list(inline_params) == list(helper_params) == ["weights", "bias"]
@@ -118,9 +95,8 @@ def test_02_inline_model_and_helper_have_the_same_seeded_parameters(model_cells,
 
 
 @pytest.mark.parametrize("shape", [(50, 1), (7,), (2, 3, 1)])
-def test_02_inline_model_and_helper_predict_the_same(model_cells, shape):
-    (Model,) = defined(model_cells, "LinearRegressionModel")
-    inline, helper = build(Model, 42), build(helpers.LinearRegressionModel, 42)
+def test_02_inline_model_and_helper_predict_the_same(model_cells, seeded_model, shape):
+    inline, helper = inline_model(model_cells, 42), seeded_model(42)
     x = torch.linspace(-3, 3, torch.Size(shape).numel()).reshape(shape)
     with torch.inference_mode():
         got, expected = inline(x), helper(x)

@@ -3,86 +3,66 @@
 The cells tagged ``inline-version`` in notebooks/03_training.ipynb define ``train_by_hand``.
 They are executed here as written, then both loops train identically seeded models on the
 same data; every recorded loss, the printed progress lines and the final parameters must be
-bit-for-bit equal. (The notebook shows the same comparison; this test keeps it true when
-either side changes.)
+bit-for-bit equal, and equal to the shared hand-written reference loop. (The notebook shows
+the same comparison; this test keeps it true when either side changes.)
 """
 
-from pathlib import Path
-
-import nbformat
 import pytest
 import torch
-from torch import nn
 
 import helpers
-from helpers import LinearRegressionModel, make_linear_data, split_data, train
+from helpers import make_linear_data, split_data, train
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_training.ipynb"
+NOTEBOOK = "03_training.ipynb"
 
 
 @pytest.fixture(scope="module")
-def train_by_hand():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    sources = [
-        cell.source
-        for cell in nb.cells
-        if cell.cell_type == "code" and "inline-version" in cell.metadata.get("tags", [])
-    ]
-    assert sources, "no cell in 03_training.ipynb is tagged inline-version"
-    namespace = {
-        "torch": torch,
-        "nn": nn,
-        **{name: getattr(helpers, name) for name in helpers.__all__},
-    }
-    for source in sources:
-        exec(compile(source, str(NOTEBOOK), "exec"), namespace)
+def train_by_hand(inline_cells, run_cells):
+    from_helpers = {name: getattr(helpers, name) for name in helpers.__all__}
+    namespace = run_cells(NOTEBOOK, inline_cells(NOTEBOOK), **from_helpers)
     assert callable(namespace.get("train_by_hand")), (
         "the inline-version cells define no train_by_hand"
     )
     return namespace["train_by_hand"]
 
 
-def seeded_model(seed):
-    torch.manual_seed(seed)
-    return LinearRegressionModel()
-
-
-DATA = {
-    "default": lambda: split_data(*make_linear_data()),
-    "noisy, shuffled": lambda: split_data(
-        *make_linear_data(weight=-1.5, bias=2.0, noise_std=0.1, seed=3), shuffle=True, seed=4
-    ),
-}
+NOISY_SHUFFLED = {"weight": -1.5, "bias": 2.0, "noise_std": 0.1, "seed": 3}
 
 
 @pytest.mark.parametrize(
-    ("data", "seed", "lr", "epochs"),
-    [("default", 42, 0.01, 100), ("default", 0, 0.1, 30), ("noisy, shuffled", 1, 0.05, 60)],
+    ("noisy", "seed", "lr", "epochs"),
+    [(False, 42, 0.01, 100), (False, 0, 0.1, 30), (True, 1, 0.05, 60)],
 )
-def test_inline_loop_matches_helpers_train(train_by_hand, capsys, data, seed, lr, epochs):
-    X_train, y_train, X_test, y_test = DATA[data]()
-    hand_model, helper_model = seeded_model(seed), seeded_model(seed)
+def test_inline_loop_matches_helpers_train(
+    train_by_hand, default_split, seeded_model, reference_loop, capsys, noisy, seed, lr, epochs
+):
+    data = default_split
+    if noisy:
+        data = split_data(*make_linear_data(**NOISY_SHUFFLED), shuffle=True, seed=4)
+    hand_model, helper_model, oracle = seeded_model(seed), seeded_model(seed), seeded_model(seed)
 
-    hand = train_by_hand(hand_model, X_train, y_train, X_test, y_test, lr=lr, epochs=epochs)
+    hand = train_by_hand(hand_model, *data, lr=lr, epochs=epochs)
     hand_log = capsys.readouterr().out
-    helper = train(
-        helper_model, X_train, y_train, X_test, y_test, lr=lr, epochs=epochs, device="cpu"
-    )
+    helper = train(helper_model, *data, lr=lr, epochs=epochs, device="cpu")
     helper_log = capsys.readouterr().out
+    expected_train, expected_test = reference_loop(oracle, *data, lr, epochs)
 
     assert len(hand.train_loss) == len(hand.test_loss) == epochs
-    assert hand.train_loss == helper.train_loss
-    assert hand.test_loss == helper.test_loss
+    assert hand.train_loss == helper.train_loss == expected_train
+    assert hand.test_loss == helper.test_loss == expected_test
     assert hand.train_loss[-1] < hand.train_loss[0]  # it did learn: the comparison is not vacuous
     for name in ("weights", "bias"):
         assert torch.equal(getattr(hand_model, name), getattr(helper_model, name)), name
+        assert torch.equal(getattr(hand_model, name), getattr(oracle, name)), name
     # Same progress lines too (train also prints after the last epoch; here that is a multiple of 10).
     assert hand_log == helper_log and hand_log.count("\n") == epochs // 10
 
 
-def test_inline_loop_follows_the_gradient_of_the_mean_absolute_error(train_by_hand, capsys):
+def test_inline_loop_follows_the_gradient_of_the_mean_absolute_error(
+    train_by_hand, default_split, seeded_model, capsys
+):
     """One epoch by the textbook formula: w -= lr * mean(sign(w x + b - y) * x), b -= lr * mean(sign(...))."""
-    X_train, y_train, X_test, y_test = DATA["default"]()
+    X_train, y_train, X_test, y_test = default_split
     model = seeded_model(42)
     w, b = model.weights.item(), model.bias.item()
     x, t = X_train.double().reshape(-1), y_train.double().reshape(-1)

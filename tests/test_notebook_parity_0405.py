@@ -20,35 +20,21 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import LinearRegressionModel, load_model, make_linear_data, save_model, split_data
+from helpers import LinearRegressionModel, load_model, make_linear_data, save_model
 from helpers import train as train_model
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-
-
-def inline_sources(name: str) -> list[str]:
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    return [
-        cell.source
-        for cell in nb.cells
-        if cell.cell_type == "code" and "inline-version" in cell.metadata.get("tags", [])
-    ]
-
-
-def run_cell(source: str, name: str, **namespace) -> dict:
-    namespace.setdefault("torch", torch)
-    exec(compile(source, str(NOTEBOOKS / name), "exec"), namespace)
-    return namespace
+NB05 = "05_save_load.ipynb"
 
 
 # --- notebook 04: the metrics -----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def regression_metrics():
-    sources = inline_sources("04_evaluation.ipynb")
+def regression_metrics(inline_cells, run_cells):
+    sources = inline_cells("04_evaluation.ipynb")
     assert len(sources) == 1, "04_evaluation.ipynb should tag exactly one cell inline-version"
-    namespace = run_cell(sources[0], "04_evaluation.ipynb")
+    namespace = run_cells("04_evaluation.ipynb", sources)
     assert callable(namespace.get("regression_metrics")), "the cell defines no regression_metrics"
     return namespace["regression_metrics"]
 
@@ -95,7 +81,7 @@ def test_04_r2_of_a_least_squares_fit_is_the_squared_correlation(regression_metr
     assert got["r2"] == pytest.approx(np.corrcoef(x, t)[0, 1] ** 2, abs=1e-5)
 
 
-def test_04_the_score_table_in_the_notebook_is_right():
+def test_04_the_score_table_in_the_notebook_is_right(default_split, seeded_model):
     nb = nbformat.read(NOTEBOOKS / "04_evaluation.ipynb", as_version=4)
     shown = [
         output["text"]
@@ -107,9 +93,8 @@ def test_04_the_score_table_in_the_notebook_is_right():
     assert shown, "no cell prints the score table from regression_metrics(y_train, ...)"
     rows = dict(re.findall(r"^(train|test)\s+(\S+\s+\S+\s+\S+)$", "".join(shown), re.M))
 
-    X_train, y_train, X_test, y_test = split_data(*make_linear_data(weight=0.7, bias=0.3))
-    torch.manual_seed(42)
-    model = LinearRegressionModel()
+    X_train, y_train, X_test, y_test = default_split
+    model = seeded_model(42)
     train_model(model, X_train, y_train, X_test, y_test, lr=0.01, epochs=100, verbose=False)
     with torch.inference_mode():
         parts = {"train": (y_train, model(X_train)), "test": (y_test, model(X_test))}
@@ -122,8 +107,8 @@ def test_04_the_score_table_in_the_notebook_is_right():
 
 
 @pytest.fixture(scope="module")
-def save_and_load_cells():
-    sources = inline_sources("05_save_load.ipynb")
+def save_and_load_cells(inline_cells):
+    sources = inline_cells("05_save_load.ipynb")
     saves = [s for s in sources if "torch.save" in s]
     loads = [s for s in sources if "torch.load" in s]
     assert len(sources) == 2 and len(saves) == 1 and len(loads) == 1, (
@@ -145,24 +130,24 @@ def predictions(model) -> torch.Tensor:
         return model(torch.linspace(-2, 2, 17).unsqueeze(1))
 
 
-def test_05_a_file_saved_by_hand_loads_with_helpers(save_and_load_cells, tmp_path):
+def test_05_a_file_saved_by_hand_loads_with_helpers(save_and_load_cells, tmp_path, run_cells):
     save_cell, _ = save_and_load_cells
     model = line(0.123456789, -3.14159)
-    namespace = run_cell(save_cell, "05_save_load.ipynb", model=model, folder=tmp_path)
+    namespace = run_cells(NB05, [save_cell], model=model, folder=tmp_path)
     assert Path(namespace["model_path"]).parent == tmp_path
-    loaded = load_model(namespace["model_path"], line(0.0, 0.0).train())
+    loaded = load_model(line(0.0, 0.0).train(), namespace["model_path"])
     assert not loaded.training
     assert torch.equal(predictions(loaded), predictions(model))
 
 
-def test_05_a_file_saved_by_helpers_loads_by_hand(save_and_load_cells, tmp_path):
+def test_05_a_file_saved_by_helpers_loads_by_hand(save_and_load_cells, tmp_path, run_cells):
     _, load_cell = save_and_load_cells
     model = line(-0.987654321, 2.71828)
     path = save_model(model, tmp_path / "from_helpers.pt")
     fresh = line(0.0, 0.0).train()
-    run_cell(
-        load_cell,
-        "05_save_load.ipynb",
+    run_cells(
+        NB05,
+        [load_cell],
         model_path=path,
         device=torch.device("cpu"),
         fresh_model=fresh,
@@ -179,15 +164,15 @@ class _LeavesAMark:
         return (os.mkdir, (self.marker,))
 
 
-def test_05_the_by_hand_load_refuses_a_file_with_code(save_and_load_cells, tmp_path):
+def test_05_the_by_hand_load_refuses_a_file_with_code(save_and_load_cells, tmp_path, run_cells):
     _, load_cell = save_and_load_cells
     marker = tmp_path / "code_ran"
     path = tmp_path / "trap.pt"
     torch.save({"weights": torch.tensor([0.5]), "bias": _LeavesAMark(marker)}, path)
     with pytest.raises(pickle.UnpicklingError):
-        run_cell(
-            load_cell,
-            "05_save_load.ipynb",
+        run_cells(
+            NB05,
+            [load_cell],
             model_path=path,
             device=torch.device("cpu"),
             fresh_model=line(0.0, 0.0),

@@ -26,7 +26,7 @@ from bench_core import BUILD, ROOT, Row, Section, median, seconds, table
 
 NOTEBOOKS = ROOT / "notebooks"
 FLOOR_SOURCE = "import torch, matplotlib, ipywidgets"
-XDIST = ("-n", "2", "--dist", "loadscope")
+XDIST = ("-n", "2")  # as `make test` runs them
 GOAL = 1.3
 
 
@@ -226,12 +226,10 @@ def section(quick: bool = False, repeats: int = 1) -> Section:
             comparison.wall(comparison.suite_xdist),
         )
         saved = 1 - parallel / serial
-        result.say(
-            f"pytest-xdist -n 2 --dist loadscope: suite {seconds(parallel)}, saves {saved:.0%}"
-        )
+        result.say(f"pytest-xdist -n 2: suite {seconds(parallel)}, saves {saved:.0%}")
         result.rows.append(
             Row(
-                "notebook suite with -n 2 --dist loadscope",
+                "notebook suite with -n 2",
                 f"{seconds(parallel)}, saves {saved:.0%}; suite / floor {comparison.ratio(True):.2f}",
             )
         )

@@ -1,6 +1,6 @@
 """Benchmark 5: what a newcomer's first ``make test`` costs before any test runs.
 
-``make test`` first makes its prerequisites: the ``install`` step (a virtual environment,
+``make test`` first makes its prerequisites: the install steps (a virtual environment,
 then ``python -m pip install --constraint constraints.txt --editable ".[lab,test]"``) and
 whatever else it lists. Those same Makefile rules are run here with ``VENV`` pointed at a
 temporary folder, so the commands cannot drift from the Makefile's; the time they take

@@ -39,13 +39,14 @@ def run_train(data: tuple[torch.Tensor, ...], epochs: int) -> nn.Module:
     return model
 
 
-def run_bare_loop(data: tuple[torch.Tensor, ...], epochs: int) -> nn.Module:
-    """The same seeded model trained by a hand-written loop doing the same steps."""
-    X_train, y_train, X_test, y_test = data
-    torch.manual_seed(SEED)
-    model = LinearRegressionModel()
+def bare_loop(model, X_train, y_train, X_test, y_test, lr, epochs):
+    """Full-batch L1 + SGD written out by hand: ``(train_losses, test_losses)``, one per epoch.
+
+    Train loss before the step, test loss after it under ``eval()`` + ``inference_mode()``,
+    both as Python floats. The tests use it as their reference loop (tests/conftest.py).
+    """
     loss_fn = nn.L1Loss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     train_losses, test_losses = [], []
     for _ in range(epochs):
         model.train()
@@ -58,6 +59,14 @@ def run_bare_loop(data: tuple[torch.Tensor, ...], epochs: int) -> nn.Module:
             test_loss = loss_fn(model(X_test), y_test)
         train_losses.append(loss.item())
         test_losses.append(test_loss.item())
+    return train_losses, test_losses
+
+
+def run_bare_loop(data: tuple[torch.Tensor, ...], epochs: int) -> nn.Module:
+    """The same seeded model trained by :func:`bare_loop`, doing the same steps."""
+    torch.manual_seed(SEED)
+    model = LinearRegressionModel()
+    bare_loop(model, *data, LR, epochs)
     return model
 
 

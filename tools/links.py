@@ -14,12 +14,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-
-try:
-    import tomllib
-except ModuleNotFoundError:
-    # Python 3.10 has no tomllib; tomli (installed there with pytest) is the same parser.
-    import tomli as tomllib
+from lint_notebooks import course_address, notebook_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -28,11 +23,6 @@ SETUP_MARK = "# Set-up for Google Colab"
 README_START = "<!-- badges: written by `make links` from [tool.course] in pyproject.toml -->"
 README_END = "<!-- /badges -->"
 FIRST_NOTEBOOK = "notebooks/01_data.ipynb"
-
-
-def course_settings() -> dict[str, str]:
-    with open(ROOT / "pyproject.toml", "rb") as handle:
-        return tomllib.load(handle)["tool"]["course"]
 
 
 def badge_source(path: Path, repository: str, branch: str) -> str:
@@ -60,8 +50,7 @@ def binder_badge_source(relative: str, repository: str, branch: str) -> str:
 
 
 def readme_badges() -> str:
-    settings = course_settings()
-    repository, branch = settings["repository"], settings["branch"]
+    repository, branch = course_address(ROOT)
     colab = badge_source(ROOT / FIRST_NOTEBOOK, repository, branch)
     return f"{colab}\n{binder_badge_source(FIRST_NOTEBOOK, repository, branch)}"
 
@@ -83,8 +72,7 @@ def update_readme(check: bool) -> bool:
 
 
 def expected_head(path: Path) -> tuple[str, str]:
-    settings = course_settings()
-    repository, branch = settings["repository"], settings["branch"]
+    repository, branch = course_address(ROOT)
     return badge_source(path, repository, branch), setup_source(repository, branch)
 
 
@@ -113,13 +101,9 @@ def update(path: Path, check: bool) -> bool:
     return False
 
 
-def notebooks() -> list[Path]:
-    return sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-
-
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    stale = [p for p in notebooks() if not update(p, check)]
+    stale = [p for p in notebook_paths(NOTEBOOKS) if not update(p, check)]
     if not update_readme(check):
         stale.append(ROOT / "README.md")
     for path in stale:

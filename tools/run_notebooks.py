@@ -5,7 +5,8 @@ Usage: python tools/run_notebooks.py [NOTEBOOK ...]   (default: every notebook u
 Cells run in order from a fresh kernel of this environment, in the notebook's own folder,
 so execution counts are 1..n. Only cells tagged ``raises-exception`` may fail. Afterwards
 the notebook keeps its outputs (strict nbval needs them) but loses what would churn in git
-or break static renderers: widget state, timings and Colab metadata.
+or break static renderers: widget state, timings and Colab metadata (the keys that
+tools/lint_notebooks.py reports, from the one list there).
 """
 
 from __future__ import annotations
@@ -15,18 +16,13 @@ import time
 from pathlib import Path
 
 import nbformat
+from lint_notebooks import NOISY_CELL_KEYS, NOISY_NOTEBOOK_KEYS, ROOT, notebook_paths
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-NOISY_NOTEBOOK_KEYS = ("widgets", "colab", "accelerator", "gpuClass")
-NOISY_CELL_KEYS = ("execution", "executionInfo", "colab", "outputId", "collapsed", "scrolled")
-
-
-def all_notebooks() -> list[Path]:
-    found = NOTEBOOKS.rglob("*.ipynb")
-    return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts)
+CELL_TIMEOUT = (
+    600  # seconds; a cell that runs longer stops the run with nbclient's CellTimeoutError
+)
 
 
 def _without_machine_paths(text: str) -> str:
@@ -61,7 +57,7 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client = NotebookClient(
         nb,
-        timeout=600,
+        timeout=CELL_TIMEOUT,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
@@ -76,7 +72,7 @@ def execute(path: Path) -> float:
 
 
 def main(argv: list[str]) -> int:
-    paths = [Path(a).resolve() for a in argv] or all_notebooks()
+    paths = [Path(a).resolve() for a in argv] or notebook_paths()
     for path in paths:
         seconds = execute(path)
         print(f"executed {path.relative_to(ROOT)} in {seconds:.1f} s")
