@@ -16,6 +16,7 @@ import bench_dashboard
 import bench_notebooks
 import bench_scaling
 import bench_setup
+import bench_tests
 import bench_train
 import pytest
 import torch
@@ -155,6 +156,36 @@ def test_folder_size_counts_the_bytes_on_disk(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b").write_bytes(b"y" * 50_000)
     assert 150_000 <= bench_setup.folder_size(tmp_path) < 200_000
+
+
+# --- 6. test tiers --------------------------------------------------------------------
+
+
+def test_the_tiers_are_the_makefiles_pytest_commands():
+    assert bench_tests.pytest_args("test")[:2] == ["-n", "2"]
+    quick = bench_tests.pytest_args("quick")
+    marks = quick[quick.index("-m") + 1]
+    assert all(f"not {m}" in marks for m in ("slow", "notebooks", "browser", "compat"))
+    assert quick[-1] == "tests"
+
+
+def test_a_baseline_is_that_commit_with_this_venv(tmp_path):
+    tree = bench_tests.unpack("HEAD", tmp_path)
+    assert (tree / "Makefile").read_bytes() == subprocess.run(
+        ["git", "show", "HEAD:Makefile"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    assert (tree / ".venv").resolve() == (ROOT / ".venv").resolve()
+    assert bench_tests.pytest_args("test", tree)[:2] == ["-n", "2"]
+
+
+def test_time_is_summed_per_file():
+    cells = {
+        ("tests.test_a", "t1"): 1.0,
+        ("tests.test_a", "t2"): 2.0,
+        ("01_x.ipynb", "Cell 0"): 4.0,
+    }
+    run = bench_notebooks.PytestRun(5.0, 0, "3 passed", cells)
+    assert bench_tests.per_file(run) == [("01_x.ipynb", 4.0), ("tests.test_a", 3.0)]
 
 
 # --- the whole report -----------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Measure how fast the course runs and answers: ``make bench``.
 
 Usage: python tools/bench.py [--quick] [--skip-setup] [--only PART ...] [--repeats N] [--out DIR]
+                             [--baseline GIT_REF]
 
-Five measurements, each a ratio or a median taken in this one run, so they compare like
+Six measurements, each a ratio or a median taken in this one run, so they compare like
 with like on whatever machine runs them:
 
 1. notebooks  the notebook test suite next to a floor of import-only notebooks (+ xdist)
@@ -10,6 +11,7 @@ with like on whatever machine runs them:
 3. train      ``helpers.train`` next to the bare loop it packages
 4. scaling    time per epoch against N, next to the closed-form least-squares fit
 5. setup      time and size of a fresh .venv made by make's install step
+6. tests      ``make quick`` next to ``make test``'s pytest run (and an earlier commit's)
 
 The report (machine, details, summary table) is printed and written to build/bench.md;
 the scaling plot goes to build/bench_scaling.png (``--out`` picks another folder). ``--quick`` runs tiny versions (the
@@ -26,7 +28,7 @@ from pathlib import Path
 import bench_core
 from bench_core import BUILD, Section, table
 
-PARTS = ("notebooks", "dashboard", "train", "scaling", "setup")
+PARTS = ("notebooks", "dashboard", "train", "scaling", "setup", "tests")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -38,6 +40,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--repeats", type=int, default=1, help="timed runs of each notebook suite (default 1)"
     )
     parser.add_argument("--out", type=Path, default=BUILD, help="folder for the report and plot")
+    parser.add_argument(
+        "--baseline", metavar="GIT_REF", help="also time the full test suite of this commit"
+    )
     return parser.parse_args(argv)
 
 
@@ -58,9 +63,13 @@ def run_part(part: str, args: argparse.Namespace) -> Section:
         import bench_scaling
 
         return bench_scaling.section(args.quick, args.out / "bench_scaling.png")
-    import bench_setup
+    if part == "setup":
+        import bench_setup
 
-    return bench_setup.section(skip=args.skip_setup or args.quick)
+        return bench_setup.section(skip=args.skip_setup or args.quick)
+    import bench_tests
+
+    return bench_tests.section(skip=args.quick, baseline=args.baseline)
 
 
 def main(argv: list[str]) -> int:

@@ -69,15 +69,20 @@ class PytestRun:
         return dict(totals)
 
 
-def run_pytest(paths: list[Path], xdist: bool = False) -> PytestRun:
-    """Run pytest on ``paths`` from the repository root the way ``make test`` does, timed."""
+def run_pytest(
+    args: list[str | Path], xdist: bool = False, cwd: Path = ROOT, env: dict | None = None
+) -> PytestRun:
+    """Run ``pytest ARGS`` from ``cwd`` (the repository root) as ``make test`` does, timed.
+
+    Paths among ``args`` are given relative to ``cwd``; ``xdist`` adds ``-n 2``.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-junit-") as temp:
         junit = Path(temp) / "junit.xml"
         command = [sys.executable, "-m", "pytest", "-q", f"--junitxml={junit}"]
         command += list(XDIST) if xdist else []
-        command += [str(p.relative_to(ROOT)) for p in paths]
+        command += [str(a.relative_to(cwd)) if isinstance(a, Path) else a for a in args]
         start = time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
         cells = read_junit(junit) if junit.exists() else {}
     lines = [line for line in done.stdout.splitlines() if line.strip()]

@@ -1,0 +1,125 @@
+"""Benchmark 6: the test tiers, ``make quick`` next to the pytest part of ``make test``.
+
+Both pytest commands are read from the Makefile (``make --dry-run``), so they cannot drift
+from it, and run back to back from the repository root, each timed wall-clock. Goal: the
+unit tier takes at most a tenth of the full suite. With ``--baseline REF`` the full suite
+also runs on a copy of the tree at git ``REF`` (``git archive`` into build/, using this
+.venv), first, so that an earlier suite and today's are compared in the same run on the same
+machine (goal: at most 0.7 of it). Each run writes a JUnit file: the report lists where the
+full suite's time goes (seconds summed per test file or notebook, and the slowest tests).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tarfile
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from bench_core import BUILD, ROOT, Row, Section, seconds, table
+from bench_notebooks import PytestRun, run_pytest
+
+QUICK_GOAL = 0.10
+BASELINE_GOAL = 0.70
+
+
+def pytest_args(target: str, root: Path = ROOT) -> list[str]:
+    """The arguments after ``-m pytest`` in the recipe of ``make TARGET`` (run in ``root``)."""
+    recipe = subprocess.run(
+        ["make", "--dry-run", "--always-make", target],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for line in recipe.replace("\\\n", " ").splitlines():
+        words = shlex.split(line)
+        if "pytest" in words and "-m" in words:
+            return words[words.index("pytest") + 1 :]
+    raise RuntimeError(f"`make {target}` in {root} runs no `python -m pytest`.")
+
+
+def unpack(ref: str, folder: Path) -> Path:
+    """The tree at git ``ref`` in ``folder``, sharing this checkout's .venv."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tempfile.TemporaryFile() as handle:
+        handle.write(archive)
+        handle.seek(0)
+        with tarfile.open(fileobj=handle) as tar:
+            tar.extractall(folder, filter="data")
+    (folder / ".venv").symlink_to(ROOT / ".venv")
+    return folder
+
+
+def per_file(run: PytestRun) -> list[tuple[str, float]]:
+    """Seconds summed over each test file or notebook, largest first."""
+    totals: dict[str, float] = defaultdict(float)
+    for (where, _), value in run.cells.items():
+        totals[where] += value
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
+def run_baseline(ref: str) -> PytestRun:
+    """The full suite, as that commit's own Makefile ran it, on a copy of that commit."""
+    BUILD.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-", dir=BUILD) as temp:
+        tree = unpack(ref, Path(temp))
+        env = dict(os.environ, PYTHONPATH=str(tree))  # its helpers, in the kernels too
+        return run_pytest(pytest_args("test", tree), cwd=tree, env=env)
+
+
+def describe(result: Section, name: str, run: PytestRun) -> None:
+    result.say(f"{name}: {seconds(run.seconds)} ({run.summary})")
+
+
+def section(skip: bool = False, baseline: str | None = None) -> Section:
+    result = Section("6. Test tiers")
+    result.say(f"## {result.title}")
+    if skip:
+        result.say("Skipped (--quick).")
+        result.rows.append(Row("make quick / make test (pytest part)", "skipped"))
+        result.say()
+        return result
+    full_args, quick_args = pytest_args("test"), pytest_args("quick")
+    result.say(f"make test runs pytest {shlex.join(full_args)}")
+    result.say(f"make quick runs pytest {shlex.join(quick_args)}")
+    old = run_baseline(baseline) if baseline else None
+    full = run_pytest(full_args)
+    quick = run_pytest(quick_args)
+    if old is not None:
+        describe(result, f"full suite at {baseline}", old)
+    describe(result, "full suite now", full)
+    describe(result, "unit tier (make quick)", quick)
+    result.say("Where the full suite's time goes (seconds summed per file, all workers):")
+    rows = [[where, seconds(value)] for where, value in per_file(full)[:15]]
+    for line in table(["test file or notebook", "time"], rows):
+        result.say(line)
+    slowest = sorted(full.cells.items(), key=lambda item: -item[1])[:10]
+    result.say("Slowest tests: " + ", ".join(f"{n} {seconds(t)}" for (_, n), t in slowest))
+    result.say()
+    passed = full.returncode == 0 and quick.returncode == 0
+    ratio = quick.seconds / full.seconds
+    result.rows.append(
+        Row(
+            "make quick / make test (pytest part)",
+            f"{ratio:.2f} ({seconds(quick.seconds)} vs {seconds(full.seconds)})",
+            f"<= {QUICK_GOAL:.2f}",
+            ratio <= QUICK_GOAL if passed else None,
+        )
+    )
+    if old is not None:
+        ratio = full.seconds / old.seconds
+        result.rows.append(
+            Row(
+                f"make test (pytest part) now / at {baseline}",
+                f"{ratio:.2f} ({seconds(full.seconds)} vs {seconds(old.seconds)})",
+                f"<= {BASELINE_GOAL:.2f}",
+                ratio <= BASELINE_GOAL if passed else None,
+            )
+        )
+    return result
