@@ -31,13 +31,14 @@ BROWSER = ("tests/test_browser.py",)
 COMPAT = ("tests/test_dashboard.py::test_the_dashboard_works_under_ipywidgets_7",)
 SLOW = (
     "tests/test_packaging.py",
-    "tests/test_bench_smoke.py::test_floor_notebooks_pass_nbval",
+    "tests/test_bench_smoke.py::test_notebook_runs_are_nbval_runs",
     "tests/test_bench_smoke.py::test_first_use_costs_are_measured_in_a_fresh_process",
     "tests/test_bench_smoke.py::test_setup_runs_make_tests_install_steps",
     "tests/test_colab_setup.py::test_pip_leaves_the_installed_dependencies_alone",
     "tests/test_dashboard.py::test_importing_helpers_does_not_import_ipywidgets",
     "tests/test_device.py::test_importing_helpers_chooses_no_device",
     "tests/test_notebook_hygiene.py::test_ruff_",
+    "tests/test_notebook_hygiene.py::test_the_linter_runs_on_its_own",
 )
 
 

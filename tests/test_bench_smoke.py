@@ -18,6 +18,7 @@ import bench_scaling
 import bench_setup
 import bench_tests
 import bench_train
+import nbformat
 import pytest
 import torch
 
@@ -99,11 +100,24 @@ def test_epochs_shrink_as_data_grows():
 # --- 1. notebooks ---------------------------------------------------------------------
 
 
-def test_floor_notebooks_pass_nbval_and_report_their_cells():
+def test_floor_notebooks_import_what_the_lessons_import(tmp_path):
+    paths = bench_notebooks.write_floor_notebooks(tmp_path, 2)
+    assert [p.name for p in paths] == ["floor_01.ipynb", "floor_02.ipynb"]
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        assert [c.source for c in nb.cells] == [bench_notebooks.FLOOR_SOURCE]
+        assert nb.metadata.kernelspec.name == "python3"
+
+
+def test_notebook_runs_are_nbval_runs_timed_per_cell():
+    # A cheap cell instead of the floor's imports: what is tested is the plumbing.
+    cell = nbformat.v4.new_code_cell("print(6 * 7)", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
     bench_core.BUILD.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=bench_core.BUILD) as temp:
-        floor = bench_notebooks.write_floor_notebooks(Path(temp), 1)
-        run = bench_notebooks.run_pytest(floor)
+        [path] = bench_notebooks.write_floor_notebooks(Path(temp), 1, cell)
+        run = bench_notebooks.run_pytest([path])
     assert run.returncode == 0, run.summary
     assert "1 passed" in run.summary
     assert list(run.per_notebook()) == [f"{Path(temp).name}.floor_01.ipynb"]

@@ -23,25 +23,22 @@ from pathlib import Path
 
 import nbformat
 from bench_core import BUILD, ROOT, Row, Section, median, seconds, table
+from lint_notebooks import notebook_paths
 
-NOTEBOOKS = ROOT / "notebooks"
 FLOOR_SOURCE = "import torch, matplotlib, ipywidgets"
 XDIST = ("-n", "2")  # as `make test` runs them
 GOAL = 1.3
 
 
-def suite_notebooks() -> list[Path]:
-    """Every notebook the test suite runs: all of notebooks/, solutions included."""
-    found = NOTEBOOKS.rglob("*.ipynb")
-    return sorted(p for p in found if ".ipynb_checkpoints" not in p.parts)
+def write_floor_notebooks(folder: Path, count: int, cell=None) -> list[Path]:
+    """``count`` notebooks in ``folder`` that only import what the lessons import.
 
-
-def write_floor_notebooks(folder: Path, count: int) -> list[Path]:
-    """``count`` notebooks in ``folder`` that only import what the lessons import."""
+    ``cell`` (an nbformat code cell) replaces that import, for tests of the plumbing.
+    """
     paths = []
     for i in range(1, count + 1):
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(FLOOR_SOURCE)]
+        nb.cells = [cell or nbformat.v4.new_code_cell(FLOOR_SOURCE)]
         nb.metadata["kernelspec"] = {
             "name": "python3",
             "display_name": "Python 3 (ipykernel)",
@@ -181,13 +178,8 @@ def compare(notebooks: list[Path], repeats: int = 1, xdist: bool = True) -> Suit
 
 def section(quick: bool = False, repeats: int = 1) -> Section:
     result = Section("1. Notebook suite vs its floor")
-    notebooks = suite_notebooks()
+    notebooks = notebook_paths()  # every notebook the test suite runs, solutions included
     result.say(f"## {result.title} ({len(notebooks)} notebooks, {repeats} run(s) each)")
-    if not notebooks:
-        result.say("No notebooks under notebooks/ yet: nothing to measure.")
-        result.rows.append(Row("notebook suite / floor", "no notebooks", f"<= {GOAL}"))
-        result.say()
-        return result
     if quick:
         notebooks = notebooks[:1]
     comparison = compare(notebooks, repeats, xdist=not quick)

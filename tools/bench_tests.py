@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import tarfile
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -47,11 +46,7 @@ def unpack(ref: str, folder: Path) -> Path:
     archive = subprocess.run(
         ["git", "archive", "--format=tar", ref], cwd=ROOT, capture_output=True, check=True
     ).stdout
-    with tempfile.TemporaryFile() as handle:
-        handle.write(archive)
-        handle.seek(0)
-        with tarfile.open(fileobj=handle) as tar:
-            tar.extractall(folder, filter="data")
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     (folder / ".venv").symlink_to(ROOT / ".venv")
     return folder
 
