@@ -28,6 +28,7 @@ SANITIZE_FILE = ROOT / "tests" / "nbval_sanitize.cfg"
 
 # Node id prefixes, relative to the repository root.
 BROWSER = ("tests/test_browser.py",)
+# Besides these, every test whose name says ipywidgets_7 (the Colab version) is ``compat``.
 COMPAT = ("tests/test_dashboard.py::test_the_dashboard_works_under_ipywidgets_7",)
 SLOW = (
     "tests/test_packaging.py",
@@ -66,6 +67,8 @@ def pytest_collection_modifyitems(config, items):
         for marker, prefixes in (("browser", BROWSER), ("compat", COMPAT), ("slow", SLOW)):
             if node.startswith(prefixes):
                 item.add_marker(marker)
+        if "ipywidgets_7" in item.name and not item.get_closest_marker("compat"):
+            item.add_marker("compat")
     # Handed out in this order: the longest test first, then the notebooks, then the rest.
     items.sort(
         key=lambda item: (not item.get_closest_marker("browser"), item.path.suffix != ".ipynb")
