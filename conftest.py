@@ -33,7 +33,6 @@ COMPAT = ("tests/test_dashboard.py::test_the_dashboard_works_under_ipywidgets_7"
 SLOW = (
     "tests/test_packaging.py",
     "tests/test_bench_smoke.py::test_notebook_runs_are_nbval_runs",
-    "tests/test_bench_smoke.py::test_first_use_costs_are_measured_in_a_fresh_process",
     "tests/test_bench_smoke.py::test_setup_runs_make_tests_install_steps",
     "tests/test_colab_setup.py::test_pip_leaves_the_installed_dependencies_alone",
     "tests/test_dashboard.py::test_importing_helpers_does_not_import_ipywidgets",

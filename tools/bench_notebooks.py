@@ -129,10 +129,13 @@ FIRST_USE_STEPS = (
 )
 
 
-def first_use_costs() -> dict[str, float]:
-    """Seconds a fresh Python spends on one-time work that every lesson's kernel repeats."""
+def first_use_costs(script: str = FIRST_USE_SCRIPT) -> dict[str, float]:
+    """Seconds a fresh Python spends on one-time work that every lesson's kernel repeats.
+
+    ``script`` prints the seconds of each of ``FIRST_USE_STEPS`` as a JSON list.
+    """
     done = subprocess.run(
-        [sys.executable, "-c", FIRST_USE_SCRIPT],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         capture_output=True,
         text=True,
