@@ -256,8 +256,8 @@ def test_truncated_file_is_a_model_file_error(tmp_path, trained):
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"hello, this is not a model", b'{"weights": 0.5}', b"\x80\x02garbage"],
-    ids=["empty", "text", "json", "bad-pickle"],
+    [b"hello, this is not a model", b'{"weights": 0.5}', b"\x80\x02garbage", b"PK\x03\x04junk"],
+    ids=["text", "json", "bad-pickle", "zip-header-only"],
 )
 def test_files_that_are_not_pytorch_saves(tmp_path, content):
     """Junk is reported as damaged, never as dangerous, and never as a raw torch error."""
@@ -269,6 +269,14 @@ def test_files_that_are_not_pytorch_saves(tmp_path, content):
     message = str(info.value)
     assert str(path) in message and "corrupted" in message
     assert "weights_only" not in message  # no advice to switch off the safety check
+
+
+def test_an_empty_file_says_so(tmp_path):
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"")
+    with pytest.raises(ModelFileError, match=r"is empty \(0 bytes\)") as info:
+        load_model(fresh_model(), path)
+    assert type(info.value) is ModelFileError and str(path) in str(info.value)
 
 
 def test_keys_that_do_not_match_are_named(tmp_path):
