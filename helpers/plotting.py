@@ -89,30 +89,18 @@ def plot_predictions(
         _check_finite(name, array)
 
     ax = plt.gca() if ax is None else ax
-    ax.scatter(
-        arrays["X_train"],
-        arrays["y_train"],
-        s=16,
-        c=COLORS["train"],
-        marker=MARKERS["train"],
-        label="training data",
-    )
-    ax.scatter(
-        arrays["X_test"],
-        arrays["y_test"],
-        s=22,
-        c=COLORS["test"],
-        marker=MARKERS["test"],
-        label="test data",
-    )
+    series = [("X_train", "y_train", "train", 16, "training data")]
+    series.append(("X_test", "y_test", "test", 22, "test data"))
     if "predictions" in arrays:
+        series.append(("X_test", "predictions", "predictions", 28, "predictions"))
+    for x_name, y_name, kind, size, label in series:
         ax.scatter(
-            arrays["X_test"],
-            arrays["predictions"],
-            s=28,
-            c=COLORS["predictions"],
-            marker=MARKERS["predictions"],
-            label="predictions",
+            arrays[x_name],
+            arrays[y_name],
+            s=size,
+            c=COLORS[kind],
+            marker=MARKERS[kind],
+            label=label,
         )
     ax.set_xlabel("x (input)")
     ax.set_ylabel("y (target)")
