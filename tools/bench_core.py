@@ -47,6 +47,13 @@ class Section:
         print(text, flush=True)
         self.lines.append(text)
 
+    def skip(self, why: str, row_label: str) -> Section:
+        """Report this benchmark as skipped (``why``), with one summary row saying so."""
+        self.say(f"Skipped ({why}).")
+        self.rows.append(Row(row_label, "skipped"))
+        self.say()
+        return self
+
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)

@@ -75,10 +75,7 @@ def section(skip: bool = False) -> Section:
     result = Section("5. Set-up: a fresh .venv")
     result.say(f"## {result.title}")
     if skip:
-        result.say("Skipped (--skip-setup or --quick).")
-        result.rows.append(Row("fresh .venv: time / size", "skipped"))
-        result.say()
-        return result
+        return result.skip("--skip-setup or --quick", "fresh .venv: time / size")
     with tempfile.TemporaryDirectory(prefix="bench-venv-") as temp:
         targets = [t.replace(temp, "<temp>") for t in setup_targets(Path(temp) / "venv")]
         result.say(f"make VENV=<temp>/venv {' '.join(targets)}  (make test's prerequisites)")

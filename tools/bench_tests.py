@@ -76,10 +76,7 @@ def section(skip: bool = False, baseline: str | None = None) -> Section:
     result = Section("6. Test tiers")
     result.say(f"## {result.title}")
     if skip:
-        result.say("Skipped (--quick).")
-        result.rows.append(Row("make quick / make test (pytest part)", "skipped"))
-        result.say()
-        return result
+        return result.skip("--quick", "make quick / make test (pytest part)")
     full_args, quick_args = pytest_args("test"), pytest_args("quick")
     result.say(f"make test runs pytest {shlex.join(full_args)}")
     result.say(f"make quick runs pytest {shlex.join(quick_args)}")
