@@ -46,7 +46,10 @@ def find_python(version: str | None) -> str:
             glob.glob(os.path.expanduser(f"~/.pyenv/versions/{v}*/bin/python{v}")), reverse=True
         )
         for candidate in candidates:
-            probe = subprocess.run([candidate, "--version"], capture_output=True, check=False)
+            try:
+                probe = subprocess.run([candidate, "--version"], capture_output=True, check=False)
+            except OSError:  # not on PATH: try the next one
+                continue
             if probe.returncode == 0:
                 return candidate
     raise SystemExit(
