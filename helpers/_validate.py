@@ -42,7 +42,10 @@ def positive_int(name: str, value: Any) -> int:
 
 
 def finite_float(name: str, value: Any) -> float:
-    number = as_number(name, value)
+    try:
+        number = as_number(name, value)
+    except ValueError:
+        number = math.nan
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number, got {value!r}.")
     return number

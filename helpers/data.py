@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from ._validate import as_number, check_memory, finite_float
+
 
 def make_linear_data(
     weight: float = 0.7,
@@ -21,20 +23,23 @@ def make_linear_data(
     ``X = torch.arange(start, end, step)`` as a column, so both tensors are float32 of
     shape (N, 1); the defaults give N = 50. Noise comes from a private generator
     seeded with ``seed``, so the same seed gives the same data and the global torch
-    RNG is left untouched. Raises ``ValueError`` for a step <= 0, end <= start,
-    a negative noise level or any non-finite number.
+    RNG is left untouched; the tensors are float32 whatever torch's default dtype. Numbers
+    may be NumPy scalars or 0-d tensors (not bools). Raises ``ValueError`` for a step <= 0,
+    end <= start, a negative noise level, any non-finite number, x values that float32
+    cannot tell apart, a y that overflows float32, or more points than memory holds.
     """
-    numbers = {"weight": weight, "bias": bias, "start": start, "end": end, "step": step}
-    numbers["noise_std"] = noise_std
-    for name, value in numbers.items():
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    weight, bias = finite_float("weight", weight), finite_float("bias", bias)
+    start, end = finite_float("start", start), finite_float("end", end)
+    step, noise_std = finite_float("step", step), finite_float("noise_std", noise_std)
+    seed = None if seed is None else as_number("seed", seed, integer=True)
     if step <= 0:
         raise ValueError(f"step must be positive, got {step}; try step=0.02.")
     if end <= start:
         raise ValueError(f"end ({end}) must be greater than start ({start}).")
     if noise_std < 0:
         raise ValueError(f"noise_std must be 0 or more, got {noise_std}.")
+    count = math.ceil((end - start) / step)
+    check_memory(f"{count:,} points", count * 16.0, "Use a larger step or a shorter range.")
 
     X = torch.arange(start, end, step, dtype=torch.float32).unsqueeze(1)
     y = weight * X + bias
@@ -44,7 +49,17 @@ def make_linear_data(
             generator.seed()
         else:
             generator.manual_seed(seed)
-        y = y + noise_std * torch.randn(X.shape, generator=generator)
+        y = y + noise_std * torch.randn(X.shape, generator=generator, dtype=torch.float32)
+    if len(torch.unique(X)) < len(X):
+        raise ValueError(
+            f"x from {start} to {end} in steps of {step} gives {len(torch.unique(X))} distinct "
+            f"float32 value(s) for {len(X)} points: the step is below float32's resolution "
+            "there. Use a larger step or values nearer 0."
+        )
+    if not torch.isfinite(y).all():
+        raise ValueError(
+            f"y = {weight} * x + {bias} overflows float32 for x up to {end}; use smaller numbers."
+        )
     return X, y
 
 
@@ -69,10 +84,16 @@ def split_data(
             f"X and y must have the same number of rows: X has shape {tuple(X.shape)}, "
             f"y has shape {tuple(y.shape)}."
         )
-    if not isinstance(train_fraction, (int, float)) or not 0 < train_fraction < 1:
+    seed = None if seed is None else as_number("seed", seed, integer=True)
+    try:
+        fraction_ok = 0 < as_number("train_fraction", train_fraction) < 1
+    except ValueError:
+        fraction_ok = False
+    if not fraction_ok:
         raise ValueError(
             f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}."
         )
+    train_fraction = as_number("train_fraction", train_fraction)
     n_train = int(train_fraction * len(X))
     if n_train == 0 or n_train == len(X):
         raise ValueError(

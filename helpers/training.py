@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ._train_checks import as_data, check_history_fits, check_optimizer, check_pair
+from ._validate import as_number, positive_int
 from .device import get_device
 
 
@@ -50,23 +52,6 @@ def _cpu_copy(named: list[tuple[str, nn.Parameter]]) -> dict[str, torch.Tensor]:
     return {name: p.detach().to(_CPU, copy=True) for name, p in named}
 
 
-def _as_float_tensor(name: str, value, like: torch.Tensor, device: torch.device) -> torch.Tensor:
-    tensor = torch.as_tensor(value)
-    if tensor.ndim == 0:
-        raise ValueError(f"{name} must hold one row per example, got a scalar.")
-    return tensor.to(device=device, dtype=like.dtype)
-
-
-def _check_pair(x_name: str, X: torch.Tensor, y_name: str, y: torch.Tensor) -> None:
-    if len(X) != len(y):
-        raise ValueError(
-            f"{x_name} has shape {tuple(X.shape)} but {y_name} has shape {tuple(y.shape)}; "
-            "they need the same number of rows."
-        )
-    if len(X) == 0:
-        raise ValueError(f"{x_name} is empty; training needs at least one example.")
-
-
 def train(
     model: nn.Module,
     X_train: torch.Tensor,
@@ -89,61 +74,84 @@ def train(
     ``torch.inference_mode()``. Defaults: ``nn.L1Loss()`` and SGD with ``lr``. Model and
     data move to ``device`` (default :func:`get_device`), data cast to the model's dtype.
     With ``verbose`` a line is printed every ``log_every`` epochs and after the last.
-    A non-finite loss stops training at once: the model goes back to its last finite
-    parameters, ``diverged_at`` records the epoch and a one-line message is printed.
+    A non-finite loss (or an lr too large for the parameters' dtype) stops training at
+    once: the model goes back to its last finite parameters, ``diverged_at`` records the
+    epoch and ``message`` says why (printed only with ``verbose``). Refused up front, each
+    with one ``ValueError``: targets not shaped like the predictions, inputs with the wrong
+    number of features, NaN/inf in the data, an optimizer holding none of the model's
+    parameters, and an epoch count whose History would not fit in memory. Numbers may be
+    NumPy scalars or 0-d tensors (not bools).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}.")
-    if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
-        raise ValueError(f"log_every must be a whole number of at least 1, got {log_every!r}.")
-    if optimizer is None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}; try lr=0.01.")
+    epochs = positive_int("epochs", epochs)
+    log_every = positive_int("log_every", log_every)
     parameters = list(model.parameters())
     if not parameters:
         raise ValueError("The model has no parameters to train.")
+    if optimizer is None:
+        lr = as_number("lr", lr)
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a positive finite number, got {lr!r}; try lr=0.01.")
+    else:
+        check_optimizer(model, optimizer)
+    check_history_fits(epochs, parameters)
 
     device = get_device(device)
     model.to(device)
     like = parameters[0]
-    X_train = _as_float_tensor("X_train", X_train, like, device)
-    y_train = _as_float_tensor("y_train", y_train, like, device)
-    X_test = _as_float_tensor("X_test", X_test, like, device)
-    y_test = _as_float_tensor("y_test", y_test, like, device)
-    _check_pair("X_train", X_train, "y_train", y_train)
-    _check_pair("X_test", X_test, "y_test", y_test)
+    X_train = as_data("X_train", X_train, like, device)
+    y_train = as_data("y_train", y_train, like, device)
+    X_test = as_data("X_test", X_test, like, device)
+    y_test = as_data("y_test", y_test, like, device)
+    check_pair(model, "X_train", X_train, "y_train", y_train)
+    check_pair(model, "X_test", X_test, "y_test", y_test)
 
     loss_fn = nn.L1Loss() if loss_fn is None else loss_fn
     optimizer = torch.optim.SGD(model.parameters(), lr=lr) if optimizer is None else optimizer
     named = list(model.named_parameters())
     history = History(start_params=_cpu_copy(named))
 
-    for epoch in range(1, epochs + 1):
-        model.train()
-        loss = loss_fn(model(X_train), y_train)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        train_loss = loss.item()
+    epoch = 0
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            loss = loss_fn(model(X_train), y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            train_loss = loss.item()
 
-        model.eval()
-        with torch.inference_mode():
-            test_loss = loss_fn(model(X_test), y_test).item()
+            model.eval()
+            with torch.inference_mode():
+                test_loss = loss_fn(model(X_test), y_test).item()
 
-        if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
-            _stop_diverged(model, history, epoch, train_loss, test_loss, optimizer)
-            if verbose:
-                print(history.message)
-            break
+            if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
+                _stop_diverged(model, history, epoch, train_loss, test_loss, optimizer)
+                if verbose:
+                    print(history.message)
+                break
 
-        history.epochs.append(epoch)
-        history.train_loss.append(train_loss)
-        history.test_loss.append(test_loss)
-        history.params.append(_cpu_copy(named))
-        if verbose and (epoch % log_every == 0 or epoch == epochs):
-            print(f"Epoch {epoch:>4} | train loss {train_loss:.4f} | test loss {test_loss:.4f}")
+            history.epochs.append(epoch)
+            history.train_loss.append(train_loss)
+            history.test_loss.append(test_loss)
+            history.params.append(_cpu_copy(named))
+            if verbose and (epoch % log_every == 0 or epoch == epochs):
+                print(f"Epoch {epoch:>4} | train loss {train_loss:.4f} | test loss {test_loss:.4f}")
 
+    except RuntimeError:
+        # An lr beyond the parameters' dtype cannot even be applied (torch refuses to
+        # convert it): the update overflows, which is divergence at this epoch.
+        if not _lr_overflows(optimizer, like.dtype):
+            raise
+        _stop_diverged(model, history, epoch, float("inf"), float("inf"), optimizer)
+        if verbose:
+            print(history.message)
     model.eval()
     return history
+
+
+def _lr_overflows(optimizer: torch.optim.Optimizer, dtype: torch.dtype) -> bool:
+    limit = torch.finfo(dtype).max
+    return any(abs(float(g.get("lr", 0.0))) > limit for g in optimizer.param_groups)
 
 
 def _stop_diverged(model, history, epoch, train_loss, test_loss, optimizer) -> None:

@@ -100,7 +100,7 @@ def restart(folder, first, second, *, restore_optimizer=True, by_hand=False):
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": first}
         torch.save(state, path)
     else:
-        save_checkpoint(path, model, optimizer, epoch=first)
+        save_checkpoint(model, path, optimizer, epoch=first)
 
     torch.manual_seed(0)
     resumed = LinearRegressionModel()
@@ -243,7 +243,7 @@ def test_05_4_saving_the_final_model_gets_the_loop_hint():
 def test_05_4_a_checkpoint_instead_of_a_model_file_is_caught():
     def as_checkpoint(folder, epochs):
         best = keep_best(folder, epochs)
-        save_checkpoint(folder / "best.pt", LinearRegressionModel(), epoch=0)
+        save_checkpoint(LinearRegressionModel(), folder / "best.pt", epoch=0)
         return best
 
     with pytest.raises(ExerciseError, match="does not load with helpers.load_model"):

@@ -122,10 +122,9 @@ def test_03_2_spots_the_default_l1_loss():
         check.exercise_03_2(with_l1)
 
 
-def test_03_2_spots_a_divergence(capsys):
-    with pytest.raises(ExerciseError, match=r"blew up[\s\S]*smaller learning rate"):
+def test_03_2_spots_a_divergence():
+    with pytest.raises(ExerciseError, match=r"stopped at epoch \d+ because the loss blew up"):
         check.exercise_03_2(lambda model, *data: mse_history(model, *data, lr=2.0))
-    assert "Training stopped at epoch" in capsys.readouterr().out
 
 
 def test_03_2_wants_the_given_model_trained():

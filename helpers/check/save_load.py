@@ -305,7 +305,7 @@ def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
                     "loss reaches a new low.",
                 )
             try:
-                saved = _params(load_model(path, line_model(0.0, 0.0), map_location="cpu"))
+                saved = _params(load_model(line_model(0.0, 0.0), path, map_location="cpu"))
             except ModelFileError:
                 fail(
                     ex,

@@ -144,9 +144,11 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
     if getattr(history, "diverged_at", None) is not None or not all(
         math.isfinite(v) for v in list(train_loss) + list(test_loss)
     ):
+        stopped_at = getattr(history, "diverged_at", None)
+        when = f" at epoch {stopped_at}" if stopped_at is not None else ""
         fail(
             ex,
-            "training stopped because the loss blew up.",
+            f"training stopped{when} because the loss blew up.",
             "squared errors give bigger gradients than absolute ones; try a smaller learning "
             "rate, such as 0.1.",
         )
