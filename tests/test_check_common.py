@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from helpers import check
-from helpers.check import ExerciseError
+from helpers.check import ExerciseError, _core
 
 EXERCISES = [name for name in check.__all__ if name.startswith("exercise_")]
 
@@ -106,3 +106,54 @@ def test_a_check_leaves_the_random_state_alone(exercise):
     with pytest.raises(ExerciseError, match=rf"^Exercise {re.escape(label(exercise))}: "):
         getattr(check, exercise)(reseeding_wrong_answer)
     assert torch.equal(torch.rand(3), expected)
+
+
+def float64_setting_wrong_answer(*args, **kwargs):
+    """A wrong answer that switches torch's default dtype, as a learner's experiment might."""
+    torch.set_default_dtype(torch.float64)
+    return "not an answer"
+
+
+@pytest.mark.parametrize("learners_dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_a_check_leaves_the_default_dtype_alone(exercise, learners_dtype):
+    torch.set_default_dtype(learners_dtype)
+    try:
+        with pytest.raises(ExerciseError, match=rf"^Exercise {re.escape(label(exercise))}: "):
+            getattr(check, exercise)(float64_setting_wrong_answer)
+        assert torch.get_default_dtype() == learners_dtype
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def runs_forever(*args, **kwargs):
+    while True:
+        pass
+
+
+class BuildsForever(nn.Module):
+    def __init__(self):
+        super().__init__()
+        runs_forever()
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_an_answer_that_never_returns_is_stopped_with_a_message(exercise, monkeypatch):
+    monkeypatch.setattr(_core, "ANSWER_SECONDS", 0.05)
+    answer = BuildsForever if exercise in UNFINISHED else runs_forever
+    with pytest.raises(ExerciseError, match=r"still running after 0\.05 seconds[\s\S]*Hint: "):
+        getattr(check, exercise)(answer)
+
+
+def test_the_time_limit_puts_back_a_longer_alarm_set_before_it():
+    import signal
+
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    signal.setitimer(signal.ITIMER_REAL, 30.0)
+    try:
+        assert _core.run_answer("00.0", lambda: 5) == 5
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25.0 < left <= 30.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -1,11 +1,15 @@
 """Shared pieces of the exercise checkers: the error a wrong answer raises, the pass line,
-a copy of the random state to check on, and a straight-line model with known parameters."""
+a copy of the learner's random state and default dtype to check on, a time limit on the
+learner's function, and a straight-line model with known parameters."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import os
+import signal
+import threading
+import time
 import types
 from collections.abc import Callable
 from typing import Any
@@ -17,19 +21,58 @@ from ..model import LinearRegressionModel
 # Frames from files in this folder are the checkers' own (the spelling of __file__, as in tracebacks).
 _CHECK_FOLDER = os.path.join(os.path.dirname(__file__), "")
 
+#: Seconds a learner's function may run before the check stops it (every answer needs < 5).
+ANSWER_SECONDS = 60.0
+
 
 class ExerciseError(AssertionError):
     """A learner's answer is not right yet; the message says what is wrong and hints at a fix."""
 
 
 def run_answer(exercise: str, answer: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call the learner's function; an unfinished one raises its own NotImplementedError."""
+    """Call the learner's function; an unfinished one raises its own NotImplementedError.
+
+    One that is still running after ``ANSWER_SECONDS`` is stopped with an ExerciseError
+    (where the platform has ``SIGALRM`` and the check runs in the main thread, as in a kernel).
+    """
     if not callable(answer):
         raise ExerciseError(
             f"Exercise {exercise}: pass the function you wrote (its name, without calling it), "
             f"not a {type(answer).__name__}."
         )
-    return answer(*args, **kwargs)
+    with _time_limit(exercise, ANSWER_SECONDS):
+        return answer(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _time_limit(exercise: str, seconds: float):
+    """Raise ExerciseError in the running code after ``seconds``; an earlier alarm is kept."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    earlier = signal.getitimer(signal.ITIMER_REAL) if usable else (0.0, 0.0)
+    if not usable or 0 < earlier[0] <= seconds:  # no alarms here, or one already comes first
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        __tracebackhide__ = True
+        fail(
+            exercise,
+            f"your function was still running after {seconds:g} seconds, so the check stopped it.",
+            "look for a loop whose condition never turns false, or many more epochs than the "
+            "exercise asks for. If a cell ever hangs, interrupt the kernel (the square button).",
+        )
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    started = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier[0] > 0:  # put back a longer alarm set by someone else (e.g. pytest-timeout)
+            left = max(earlier[0] - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, earlier[1])
 
 
 def fail(exercise: str, problem: str, hint: str) -> None:
@@ -43,26 +86,31 @@ def passed(exercise: str, detail: str = "") -> None:
 
 
 class keeps_random_state:
-    """Run a block, or a whole checker (``@keeps_random_state()``), on a copy of the random state.
+    """Run a block, or a whole checker (``@keeps_random_state()``), on a copy of the learner's state.
 
-    The copy (of the CPU state) starts from ``seed`` when one is given. However the block
-    ends, the learner's own state is put back, so checking never shifts a notebook's numbers.
+    The copy of the (CPU) random state starts from ``seed`` when one is given, and the block
+    runs with torch's default dtype float32, the course's. However the block ends, the
+    learner's own random state and default dtype are put back, so checking never shifts a
+    notebook's numbers, and a learner who set float64 gets the same verdict as one who did not.
     As a decorator it also cuts the checkers' own frames out of any error's traceback.
     """
 
     def __init__(self, seed: int | None = None) -> None:
         self.seed = seed
-        self._forks: list[contextlib.AbstractContextManager] = []
+        self._saved: list[tuple[contextlib.AbstractContextManager, torch.dtype]] = []
 
     def __enter__(self) -> None:
         fork = torch.random.fork_rng(devices=[])
         fork.__enter__()
-        self._forks.append(fork)
+        self._saved.append((fork, torch.get_default_dtype()))
+        torch.set_default_dtype(torch.float32)
         if self.seed is not None:
             torch.manual_seed(self.seed)
 
     def __exit__(self, *exc_info: Any) -> bool | None:
-        return self._forks.pop().__exit__(*exc_info)
+        fork, dtype = self._saved.pop()
+        torch.set_default_dtype(dtype)
+        return fork.__exit__(*exc_info)
 
     def __call__(self, checker: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(checker)
