@@ -248,3 +248,27 @@ def test_05_4_a_checkpoint_instead_of_a_model_file_is_caught():
 
     with pytest.raises(ExerciseError, match="does not load with helpers.load_model"):
         check.exercise_05_4(as_checkpoint)
+
+
+def test_05_3_catching_every_exception_is_caught():
+    def catch_all(path):
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception:
+            return None
+
+    with pytest.raises(ExerciseError, match="(?s)no file.*returned None.*not every Exception"):
+        check.exercise_05_3(catch_all)
+
+
+def test_05_3_turning_a_missing_file_into_another_error_is_caught():
+    def renames_errors(path):
+        try:
+            return torch.load(path, weights_only=True)
+        except pickle.UnpicklingError:
+            return None
+        except OSError as error:
+            raise RuntimeError("could not load") from error
+
+    with pytest.raises(ExerciseError, match="(?s)raised RuntimeError, not FileNotFoundError"):
+        check.exercise_05_3(renames_errors)

@@ -218,7 +218,7 @@ class _HiddenCode:
 
 @keeps_random_state()
 def exercise_05_3(load_if_safe: Callable[[Path], Any]) -> None:
-    """Check ``load_if_safe(path)``: a plain file loads, a file with hidden code gives None."""
+    """Check ``load_if_safe(path)``: a plain file loads, hidden code gives None, no file raises."""
     ex = "05.3"
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -264,7 +264,32 @@ def exercise_05_3(load_if_safe: Callable[[Path], Any]) -> None:
                 f"for a file with hidden code your function returned a {type(result).__name__}.",
                 "Return None when torch.load refuses the file.",
             )
-    passed(ex, "the plain file loaded, the booby-trapped one was refused and nothing ran.")
+
+        missing = folder / "no_such_file.pt"
+        try:
+            result = run_answer(ex, load_if_safe, missing)
+        except FileNotFoundError:
+            pass
+        except Exception as error:  # noqa: BLE001 - any other error is the wrong answer
+            fail(
+                ex,
+                f"for a path with no file your function raised {type(error).__name__}, "
+                "not FileNotFoundError.",
+                "Let torch.load's own FileNotFoundError through: catch only the refusal.",
+            )
+        else:
+            fail(
+                ex,
+                f"for a path with no file your function returned {result!r} instead of raising "
+                "FileNotFoundError.",
+                "Catch only pickle.UnpicklingError (the refusal), not every Exception: a missing "
+                "file is a different problem and must still raise its own error.",
+            )
+    passed(
+        ex,
+        "the plain file loaded, the booby-trapped one was refused, nothing ran, and a missing "
+        "file still raises FileNotFoundError.",
+    )
 
 
 # --- Exercise 05.4 ---------------------------------------------------------------------
