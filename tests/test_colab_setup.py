@@ -23,19 +23,43 @@ import pytest
 import tomllib
 from lint_notebooks import course_address, notebook_paths
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = ROOT / "pyproject.toml"
 RELINK = "run `make links`, then `make notebooks`"
 
-# Versions preinstalled on Colab when the course was written; installing it must not change them.
-COLAB_PYTHON = "3.13"
-COLAB_PACKAGES = {
-    "torch": "2.11.0",
-    "numpy": "2.0.2",
-    "matplotlib": "3.10.0",
-    "ipywidgets": "7.7.1",
+# Versions preinstalled on Colab, from the one list that `make compat` installs too:
+# installing the course there must not change them.
+COLAB_PINS = ROOT / "tools" / "compat" / "colab.txt"
+# The first release of each package with wheels for that Python (cp313): a list of Colab's
+# versions that no pip could install together is a typo, not Colab (checked with
+# `pip install --dry-run --only-binary=:all: --python-version 3.13` on Linux).
+FIRST_WITH_PYTHON_3_13 = {
+    "torch": "2.5.0",
+    "numpy": "2.1.0",
+    "matplotlib": "3.9.2",
+    "scikit-learn": "1.5.2",
 }
+
+
+def colab_pins() -> tuple[str, dict[str, str]]:
+    """(Python version, {package: version}) from tools/compat/colab.txt."""
+    text = COLAB_PINS.read_text(encoding="utf-8")
+    python = re.search(r"\(Python (3\.\d+) runtime\)", text)
+    assert python, f"{COLAB_PINS.name} must say `(Python 3.X runtime)` in its header"
+    packages = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"{COLAB_PINS.name}: write {line!r} as name==version"
+            packages[canonicalize_name(name)] = version
+    return python.group(1), packages
+
+
+COLAB_PYTHON, COLAB_PACKAGES = colab_pins()
 
 
 def project() -> dict:
@@ -147,12 +171,23 @@ def test_colab_already_satisfies_every_dependency():
     assert Requirement(f"python{meta['requires-python']}").specifier.contains(COLAB_PYTHON)
     for line in meta["dependencies"]:
         requirement = Requirement(line)
-        assert requirement.name in COLAB_PACKAGES, (
-            f"{requirement.name} is new: check Colab's version and add it to COLAB_PACKAGES"
+        name = canonicalize_name(requirement.name)
+        assert name in COLAB_PACKAGES, (
+            f"{requirement.name} is new: check Colab's version and add it to {COLAB_PINS.name}"
         )
-        version = COLAB_PACKAGES[requirement.name]
+        version = COLAB_PACKAGES[name]
         assert requirement.specifier.contains(version), (
             f"Colab has {requirement.name} {version}, which {line!r} would upgrade there"
+        )
+
+
+def test_colab_versions_exist_together():
+    assert COLAB_PYTHON == "3.13", "FIRST_WITH_PYTHON_3_13 below is for Python 3.13 only"
+    for name, first in FIRST_WITH_PYTHON_3_13.items():
+        assert name in COLAB_PACKAGES, f"{COLAB_PINS.name} lacks {name}"
+        assert Version(COLAB_PACKAGES[name]) >= Version(first), (
+            f"{name} {COLAB_PACKAGES[name]} has no wheels for Python {COLAB_PYTHON} "
+            f"(the first is {first}): check what Colab really ships"
         )
 
 
