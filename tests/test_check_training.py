@@ -3,12 +3,13 @@
 What every check does (unfinished answers, the random state) is in test_check_common.py.
 """
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import helpers.check.training as training_checks
-from helpers import LinearRegressionModel, check, get_device, train
+from helpers import LinearRegressionModel, check, train
 from helpers.check import ExerciseError
 
 
@@ -79,6 +80,27 @@ def test_03_1_reports_a_line_that_blew_up():
         check.exercise_03_1(lambda *data: line_model(float("nan"), 0.9))
 
 
+def test_03_1_rejects_a_model_that_is_not_a_line():
+    class Bent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(1))
+
+        def forward(self, x):  # right at x = 0 and x = 1, bent in between
+            return self.scale * (0.9 + 0.3 * x**2)
+
+    with pytest.raises(ExerciseError, match=r"not a straight line[\s\S]*Hint: return a Linear"):
+        check.exercise_03_1(lambda *data: Bent())
+
+
+def test_03_1_accepts_a_trained_nn_linear():
+    def with_linear(X_train, y_train, X_test, y_test):
+        torch.manual_seed(0)
+        return gradient_descent(nn.Linear(1, 1), X_train, y_train, nn.L1Loss(), 0.01, 400)
+
+    check.exercise_03_1(with_linear)
+
+
 # 03.2: mean squared error
 
 
@@ -100,7 +122,7 @@ def test_03_2_accepts_a_hand_made_history_of_mse_losses():
     def by_hand(model, X_train, y_train, X_test, y_test):
         record = Record()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        for _ in range(50):
+        for _ in range(100):
             loss = ((model(X_train) - y_train) ** 2).mean()
             optimizer.zero_grad()
             loss.backward()
@@ -153,6 +175,57 @@ def test_03_2_wants_one_history_from_the_start():
         check.exercise_03_2(trained_twice)
 
 
+def test_03_2_rejects_a_poor_line_trained_too_briefly():
+    """lr=0.01 for 100 epochs of MSE ends at about y = 0.46x + 0.37: the losses are honest,
+    the test loss did go down, but the line is far from the data."""
+
+    def too_slow(model, *data):
+        return mse_history(model, *data, lr=0.01)
+
+    with pytest.raises(
+        ExerciseError,
+        match=r"y = 0\.4600x \+ 0\.3675 is still far[\s\S]*0\.0215[\s\S]*Hint: .*lr=0\.1",
+    ):
+        check.exercise_03_2(too_slow)
+
+
+def test_03_2_rejects_a_line_set_by_hand_with_a_made_up_history():
+    class Record:
+        pass
+
+    def poor_line(model, X_train, y_train, X_test, y_test):
+        with torch.no_grad():
+            start = ((model(X_train) - y_train) ** 2).mean().item()
+            model.weights.fill_(0.46)
+            model.bias.fill_(0.37)
+            record = Record()
+            record.train_loss = [start]
+            record.test_loss = [((model(X_test) - y_test) ** 2).mean().item()]
+        return record
+
+    with pytest.raises(ExerciseError, match=r"still far from the data"):
+        check.exercise_03_2(poor_line)
+
+
+def test_03_2_accepts_a_longer_run_that_gets_closer():
+    check.exercise_03_2(
+        lambda model, *data: train(
+            model, *data, lr=0.3, epochs=300, loss_fn=nn.MSELoss(), verbose=False
+        )
+    )
+
+
+def test_03_2_the_suggested_run_passes_with_room_to_spare():
+    """The float64 oracle by the gradient formula agrees with what train reaches."""
+    X_train, y_train, X_test, y_test = training_checks._default_split()
+    w, b = training_checks._mse_descent(0.3367, 0.1288, X_train, y_train)
+    oracle = ((w * X_test.double() + b - y_test.double()) ** 2).mean().item()
+    torch.manual_seed(42)
+    history = mse_history(LinearRegressionModel(), X_train, y_train, X_test, y_test)
+    assert history.test_loss[-1] == pytest.approx(oracle, rel=1e-3)
+    assert history.test_loss[-1] < training_checks.MSE_SLACK * oracle / 1.5
+
+
 # 03.3: a learning rate that settles in 50 epochs
 
 
@@ -180,70 +253,281 @@ def test_03_3_rejects_what_is_not_a_learning_rate(lr):
         check.exercise_03_3(lambda: lr)
 
 
-# 03.4: train on the best device
+# 03.4: the training loop, written by the learner
 
 
-def train_anywhere(X_train, y_train, X_test, y_test):
-    device = get_device()
-    model = seeded_model().to(device)
-    X_train, y_train = X_train.to(device), y_train.to(device)
-    gradient_descent(model, X_train, y_train, nn.L1Loss(), 0.01, 100)
-    model.eval()
-    with torch.inference_mode():
-        predictions = model(X_test.to(device))
-    return model, predictions.cpu()
+def my_train(model, X_train, y_train, X_test, y_test, lr, epochs):
+    """The loop as the notebook teaches it."""
+    loss_fn = nn.L1Loss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    train_losses, test_losses = [], []
+    for _ in range(epochs):
+        model.train()
+        loss = loss_fn(model(X_train), y_train)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        model.eval()
+        with torch.inference_mode():
+            test_losses.append(loss_fn(model(X_test), y_test).item())
+        train_losses.append(loss.item())
+    return train_losses, test_losses
 
 
-def test_03_4_accepts_device_agnostic_training(capsys):
-    check.exercise_03_4(train_anywhere)
+def test_03_4_accepts_the_loop_of_the_notebook(capsys):
+    check.exercise_03_4(my_train)
     out = capsys.readouterr().out
-    assert out.startswith("Exercise 03.4 passed") and "test MAE 0.0569" in out
+    assert out.startswith("Exercise 03.4 passed") and "bit for bit" in out
+    assert out.count("\n") == 1
 
 
-def test_03_4_wants_the_model_on_the_best_device(monkeypatch):
-    monkeypatch.setattr(training_checks, "get_device", lambda: torch.device("meta"))
-    with pytest.raises(ExerciseError, match=r"best device here is meta[\s\S]*\.to\(device\)"):
-        check.exercise_03_4(train_anywhere)
+def test_03_4_accepts_a_loop_written_differently():
+    """abs().mean() in place of nn.L1Loss (bit-identical here: the L1 gradient is sign / N
+    either way), zero_grad(set_to_none=False), model.train() at the end of the epoch,
+    no_grad for the test loss, tensors of losses returned."""
+
+    def written_differently(model, X_train, y_train, X_test, y_test, lr, epochs):
+        optimizer = torch.optim.SGD(params=model.parameters(), lr=lr)
+        train_losses = torch.zeros(epochs)
+        test_losses = []
+        for epoch in range(epochs):
+            predictions = model(X_train)
+            loss = (predictions - y_train).abs().mean()
+            optimizer.zero_grad(set_to_none=False)
+            loss.backward()
+            optimizer.step()
+            train_losses[epoch] = loss.detach()
+            model.eval()
+            with torch.no_grad():
+                test_losses.append(torch.mean(torch.abs(y_test - model(X_test))))
+            model.train()
+        return train_losses, test_losses
+
+    check.exercise_03_4(written_differently)
 
 
-def test_03_4_wants_predictions_without_gradients():
-    def with_grad(*data):
-        model, _ = train_anywhere(*data)
-        return model, model(data[2])
+def test_03_4_accepts_numpy_arrays_and_a_hand_made_update():
+    def with_numpy(model, X_train, y_train, X_test, y_test, lr, epochs):
+        train_losses, test_losses = np.zeros(epochs, dtype=np.float32), []
+        for epoch in range(epochs):
+            model.train()
+            loss = nn.functional.l1_loss(model(X_train), y_train)
+            model.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p -= lr * p.grad
+            train_losses[epoch] = loss.item()
+            model.eval()
+            with torch.inference_mode():
+                test_losses.append(np.float32(nn.functional.l1_loss(model(X_test), y_test)))
+        return list(train_losses), np.array(test_losses)
 
-    with pytest.raises(ExerciseError, match=r"track gradients[\s\S]*inference_mode"):
+    check.exercise_03_4(with_numpy)
+
+
+def forgets_zero_grad(model, X_train, y_train, X_test, y_test, lr, epochs):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    train_losses, test_losses = [], []
+    for _ in range(epochs):
+        model.train()
+        loss = nn.L1Loss()(model(X_train), y_train)
+        loss.backward()  # no zero_grad(): gradients pile up
+        optimizer.step()
+        model.eval()
+        with torch.inference_mode():
+            test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
+        train_losses.append(loss.item())
+    return train_losses, test_losses
+
+
+def test_03_4_spots_gradients_that_pile_up():
+    with pytest.raises(ExerciseError, match=r"never clears the gradients[\s\S]*Hint: .*zero_grad"):
+        check.exercise_03_4(forgets_zero_grad)
+
+
+def test_03_4_spots_the_training_loss_measured_after_the_step():
+    def loss_after_step(model, X_train, y_train, X_test, y_test, lr, epochs):
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        train_losses, test_losses = [], []
+        for _ in range(epochs):
+            model.train()
+            loss = nn.L1Loss()(model(X_train), y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            model.eval()
+            with torch.inference_mode():
+                train_losses.append(nn.L1Loss()(model(X_train), y_train).item())  # too late
+                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
+        return train_losses, test_losses
+
+    with pytest.raises(ExerciseError, match=r"after optimizer\.step\(\)[\s\S]*before the step"):
+        check.exercise_03_4(loss_after_step)
+
+
+def test_03_4_spots_the_test_loss_measured_before_the_step():
+    def test_first(model, X_train, y_train, X_test, y_test, lr, epochs):
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        train_losses, test_losses = [], []
+        for _ in range(epochs):
+            model.eval()
+            with torch.inference_mode():
+                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
+            model.train()
+            loss = nn.L1Loss()(model(X_train), y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            train_losses.append(loss.item())
+        return train_losses, test_losses
+
+    with pytest.raises(ExerciseError, match=r"lag one epoch behind[\s\S]*after the step"):
+        check.exercise_03_4(test_first)
+
+
+def test_03_4_spots_the_squared_error():
+    def with_mse(model, X_train, y_train, X_test, y_test, lr, epochs):
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        train_losses, test_losses = [], []
+        for _ in range(epochs):
+            model.train()
+            loss = nn.MSELoss()(model(X_train), y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            model.eval()
+            with torch.inference_mode():
+                test_losses.append(nn.MSELoss()(model(X_test), y_test).item())
+            train_losses.append(loss.item())
+        return train_losses, test_losses
+
+    with pytest.raises(ExerciseError, match=r"mean squared errors[\s\S]*nn\.L1Loss"):
+        check.exercise_03_4(with_mse)
+
+
+def test_03_4_spots_the_test_loss_computed_with_gradients():
+    def with_grad(model, X_train, y_train, X_test, y_test, lr, epochs):
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        train_losses, test_losses = [], []
+        for _ in range(epochs):
+            model.train()
+            loss = nn.L1Loss()(model(X_train), y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            model.eval()
+            test_losses.append(nn.L1Loss()(model(X_test), y_test).item())  # graph recorded
+            train_losses.append(loss.item())
+        return train_losses, test_losses
+
+    with pytest.raises(ExerciseError, match=r"gradient tracking on[\s\S]*inference_mode"):
         check.exercise_03_4(with_grad)
 
 
-def test_03_4_wants_eval_mode():
-    def left_training(*data):
-        model, predictions = train_anywhere(*data)
-        return model.train(), predictions
+def test_03_4_spots_the_test_loss_computed_in_training_mode():
+    def no_eval(model, X_train, y_train, X_test, y_test, lr, epochs):
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        train_losses, test_losses = [], []
+        for _ in range(epochs):
+            loss = nn.L1Loss()(model(X_train), y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.inference_mode():
+                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
+            train_losses.append(loss.item())
+        return train_losses, test_losses
 
-    with pytest.raises(ExerciseError, match=r"training mode[\s\S]*model\.eval\(\)"):
-        check.exercise_03_4(left_training)
-
-
-def test_03_4_wants_the_pair():
-    with pytest.raises(ExerciseError, match=r"not a pair[\s\S]*return model, predictions"):
-        check.exercise_03_4(lambda *data: train_anywhere(*data)[0])
-
-
-def test_03_4_wants_predictions_for_x_test():
-    def on_train(X_train, y_train, X_test, y_test):
-        model, _ = train_anywhere(X_train, y_train, X_test, y_test)
-        with torch.inference_mode():
-            return model, model(X_train)
-
-    with pytest.raises(ExerciseError, match=r"shape \(40, 1\)[\s\S]*predict on X_test"):
-        check.exercise_03_4(on_train)
+    with pytest.raises(ExerciseError, match=r"model in training mode[\s\S]*model\.eval\(\)"):
+        check.exercise_03_4(no_eval)
 
 
-def test_03_4_wants_a_trained_model():
-    def untrained(X_train, y_train, X_test, y_test):
-        model = seeded_model().eval()
-        with torch.inference_mode():
-            return model, model(X_test)
+def test_03_4_spots_a_missing_model_train():
+    def train_once(model, X_train, y_train, X_test, y_test, lr, epochs):
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        train_losses, test_losses = [], []
+        model.train()  # only once, before the loop
+        for _ in range(epochs):
+            loss = nn.L1Loss()(model(X_train), y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            model.eval()
+            with torch.inference_mode():
+                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
+            train_losses.append(loss.item())
+        return train_losses, test_losses
 
-    with pytest.raises(ExerciseError, match=r"MAE\) is 0\.4945[\s\S]*train the model"):
-        check.exercise_03_4(untrained)
+    with pytest.raises(
+        ExerciseError, match=r"pass 2 ran with the model in eval[\s\S]*model\.train"
+    ):
+        check.exercise_03_4(train_once)
+
+
+def test_03_4_spots_gradients_wiped_before_the_step():
+    def wiped(model, X_train, y_train, X_test, y_test, lr, epochs):
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        train_losses, test_losses = [], []
+        for _ in range(epochs):
+            model.train()
+            loss = nn.L1Loss()(model(X_train), y_train)
+            loss.backward()
+            optimizer.zero_grad()  # between backward and step
+            optimizer.step()
+            model.eval()
+            with torch.inference_mode():
+                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
+            train_losses.append(loss.item())
+        return train_losses, test_losses
+
+    with pytest.raises(ExerciseError, match=r"still has its starting values[\s\S]*wipes"):
+        check.exercise_03_4(wiped)
+
+
+def test_03_4_spots_a_fixed_learning_rate():
+    def fixed_lr(model, X_train, y_train, X_test, y_test, lr, epochs):
+        return my_train(model, X_train, y_train, X_test, y_test, 0.01, epochs)
+
+    with pytest.raises(ExerciseError, match=r"lr=0\.1 and epochs=12, the training loss of epoch 2"):
+        check.exercise_03_4(fixed_lr)
+
+
+def test_03_4_spots_an_extra_step_after_the_loop():
+    def one_more(model, X_train, y_train, X_test, y_test, lr, epochs):
+        losses = my_train(model, X_train, y_train, X_test, y_test, lr, epochs)
+        with torch.no_grad():
+            model.bias -= lr * model.bias.grad
+        return losses
+
+    with pytest.raises(ExerciseError, match=r"losses are right, but the model's bias[\s\S]*once"):
+        check.exercise_03_4(one_more)
+
+
+def test_03_4_spots_a_fresh_model_in_place_of_the_given_one():
+    def fresh(model, X_train, y_train, X_test, y_test, lr, epochs):
+        torch.manual_seed(42)
+        return my_train(LinearRegressionModel(), X_train, y_train, X_test, y_test, lr, epochs)
+
+    with pytest.raises(ExerciseError, match=r"still has its starting values[\s\S]*`model` arg"):
+        check.exercise_03_4(fresh)
+
+
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        (lambda h: h, r"returned a History, not the two lists[\s\S]*return train_losses, test"),
+        (lambda h: h.train_loss, r"not a pair of lists"),
+        (lambda h: (h.train_loss[:-1], h.test_loss), r"\d+ training losses for epochs=40"),
+        (lambda h: (h.train_loss, "0.5"), r"test losses are of type str"),
+        (lambda h: (h.train_loss, [None] * 40), r"entry of type NoneType[\s\S]*loss\.item\(\)"),
+    ],
+    ids=["history", "one-list", "short", "string", "none"],
+)
+def test_03_4_explains_a_wrong_return_value(returned, message):
+    def answer(model, *data_and_settings):
+        *data, lr, epochs = data_and_settings
+        return returned(train(model, *data, lr=lr, epochs=epochs, verbose=False))
+
+    with pytest.raises(ExerciseError, match=message):
+        check.exercise_03_4(answer)

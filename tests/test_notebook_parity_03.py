@@ -76,3 +76,20 @@ def test_inline_loop_follows_the_gradient_of_the_mean_absolute_error(
     assert model.weights.item() == pytest.approx(expected_w, abs=1e-6)
     assert model.bias.item() == pytest.approx(expected_b, abs=1e-6)
     assert not model.training  # left in eval mode after the test-loss measurement
+
+
+@pytest.mark.parametrize(("seed", "lr", "epochs"), [(42, 0.01, 40), (0, 0.5, 20), (1, 0.05, 60)])
+def test_the_solution_of_exercise_03_4_matches_the_reference_loop(
+    inline_cells, run_cells, default_split, seeded_model, reference_loop, seed, lr, epochs
+):
+    """The solutions' my_train, run as written, gives the reference loop's losses exactly."""
+    solution = "solutions/03_training_solutions.ipynb"
+    my_train = run_cells(solution, inline_cells(solution))["my_train"]
+    noisy = split_data(*make_linear_data(**NOISY_SHUFFLED), shuffle=True, seed=4)
+    for data in (default_split, noisy):
+        model, oracle = seeded_model(seed), seeded_model(seed)
+        train_losses, test_losses = my_train(model, *data, lr, epochs)
+        assert (train_losses, test_losses) == reference_loop(oracle, *data, lr, epochs)
+        assert train_losses[-1] < train_losses[0]
+        for name in ("weights", "bias"):
+            assert torch.equal(getattr(model, name), getattr(oracle, name)), name
