@@ -84,7 +84,7 @@ class _Picture:
         self.x, self.y, self.kind = x, y, kind
         fig = Figure(figsize=(9, 3.6), dpi=96)
         self.canvas = FigureCanvasAgg(fig)
-        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.14, top=0.9, wspace=0.25)
+        fig.subplots_adjust(left=0.07, right=0.95, bottom=0.14, top=0.9, wspace=0.25)
         data_ax, loss_ax = fig.subplots(1, 2)
         self.fig, name = fig, LOSS_NAMES[kind]
 
@@ -112,7 +112,7 @@ class _Picture:
         levels = low + (high - low) * np.linspace(0, 1, 16) ** 2  # closer near the minimum
         filled = loss_ax.contourf(ws, bs, surface, levels=levels, cmap="viridis")
         loss_ax.contour(ws, bs, surface, levels=levels, colors="white", linewidths=0.4)
-        fig.colorbar(filled, ax=loss_ax, label=name)
+        fig.colorbar(filled, ax=loss_ax, label=name, format="%.2g")
         loss_ax.set(xlabel="w (weight)", ylabel="b (bias)")
         loss_ax.set_title(f"{name} for every (w, b)", fontsize=10)
         (self.marker,) = loss_ax.plot(
