@@ -136,23 +136,16 @@ def plot_loss_curves(history: Any, *, ax: Axes | None = None) -> Axes:
 
     ax = plt.gca() if ax is None else ax
     every = max(1, len(epochs) // 10)
-    ax.plot(
-        epochs,
-        train_loss,
-        color=COLORS["train"],
-        marker=MARKERS["train"],
-        markevery=every,
-        label="training loss",
-    )
-    ax.plot(
-        epochs,
-        test_loss,
-        color=COLORS["test"],
-        marker=MARKERS["test"],
-        markevery=every,
-        linestyle="--",
-        label="test loss",
-    )
+    for name, losses, style in (("train", train_loss, "-"), ("test", test_loss, "--")):
+        ax.plot(
+            epochs,
+            losses,
+            color=COLORS[name],
+            marker=MARKERS[name],
+            markevery=every,
+            linestyle=style,
+            label=f"{'training' if name == 'train' else 'test'} loss",
+        )
     if diverged_at is not None:
         ax.axvline(
             diverged_at,

@@ -22,25 +22,6 @@ def fresh_model(seed=42):
     return LinearRegressionModel()
 
 
-def hand_written_loop(model, X_train, y_train, X_test, y_test, loss_fn, optimizer, epochs):
-    """The loop the notebooks teach, written out independently of helpers.train."""
-    train_losses, test_losses, params = [], [], []
-    for _ in range(epochs):
-        model.train()
-        predictions = model(X_train)
-        loss = loss_fn(predictions, y_train)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        model.eval()
-        with torch.inference_mode():
-            test_loss = loss_fn(model(X_test), y_test)
-        train_losses.append(loss.item())
-        test_losses.append(test_loss.item())
-        params.append({n: p.detach().clone() for n, p in model.named_parameters()})
-    return train_losses, test_losses, params
-
-
 def test_defaults_end_at_the_known_values(data):
     model = fresh_model()
     history = train(model, *data, verbose=False)
@@ -50,19 +31,18 @@ def test_defaults_end_at_the_known_values(data):
     assert not model.training  # handed back in eval mode
 
 
-def test_defaults_match_hand_written_l1_sgd_loop_exactly(data):
+def test_defaults_match_hand_written_l1_sgd_loop_exactly(data, reference_loop):
     history = train(fresh_model(), *data, verbose=False)
-    model = fresh_model()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    expected = hand_written_loop(model, *data, nn.L1Loss(), optimizer, 100)
+    params = []
+    expected = reference_loop(fresh_model(), *data, 0.01, 100, params=params)
     assert history.train_loss == expected[0]
     assert history.test_loss == expected[1]
-    for got, want in zip(history.params, expected[2], strict=True):
+    for got, want in zip(history.params, params, strict=True):
         assert got.keys() == want.keys()
         assert all(torch.equal(got[k], want[k]) for k in want)
 
 
-def test_given_loss_and_optimizer_are_used_exactly(data):
+def test_given_loss_and_optimizer_are_used_exactly(data, reference_loop):
     model = fresh_model(3)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     history = train(
@@ -71,7 +51,9 @@ def test_given_loss_and_optimizer_are_used_exactly(data):
 
     oracle = fresh_model(3)
     oracle_optimizer = torch.optim.SGD(oracle.parameters(), lr=0.05, momentum=0.9)
-    expected = hand_written_loop(oracle, *data, nn.MSELoss(), oracle_optimizer, 40)
+    expected = reference_loop(
+        oracle, *data, None, 40, loss_fn=nn.MSELoss(), optimizer=oracle_optimizer
+    )
     assert history.train_loss == expected[0] and history.test_loss == expected[1]
     assert torch.equal(model.weights, oracle.weights) and torch.equal(model.bias, oracle.bias)
 

@@ -39,14 +39,28 @@ def run_train(data: tuple[torch.Tensor, ...], epochs: int) -> nn.Module:
     return model
 
 
-def bare_loop(model, X_train, y_train, X_test, y_test, lr, epochs):
+def bare_loop(
+    model,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    lr,
+    epochs,
+    *,
+    loss_fn=None,
+    optimizer=None,
+    params=None,
+):
     """Full-batch L1 + SGD written out by hand: ``(train_losses, test_losses)``, one per epoch.
 
     Train loss before the step, test loss after it under ``eval()`` + ``inference_mode()``,
-    both as Python floats. The tests use it as their reference loop (tests/conftest.py).
+    both as Python floats. ``loss_fn`` and ``optimizer`` replace the L1 loss and SGD(lr); a
+    list given as ``params`` receives each epoch's parameters (name -> tensor copy). The tests
+    use it as their reference loop (tests/conftest.py).
     """
-    loss_fn = nn.L1Loss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = nn.L1Loss() if loss_fn is None else loss_fn
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr) if optimizer is None else optimizer
     train_losses, test_losses = [], []
     for _ in range(epochs):
         model.train()
@@ -59,6 +73,8 @@ def bare_loop(model, X_train, y_train, X_test, y_test, lr, epochs):
             test_loss = loss_fn(model(X_test), y_test)
         train_losses.append(loss.item())
         test_losses.append(test_loss.item())
+        if params is not None:
+            params.append({n: p.detach().clone() for n, p in model.named_parameters()})
     return train_losses, test_losses
 
 
