@@ -14,13 +14,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import types
 from pathlib import Path
 
 import links
 import nbformat
 import pytest
-import tomllib
 from lint_notebooks import course_address, notebook_paths
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
