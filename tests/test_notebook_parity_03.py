@@ -4,9 +4,14 @@ The cells tagged ``inline-version`` in notebooks/03_training.ipynb define ``trai
 They are executed here as written, then both loops train identically seeded models on the
 same data; every recorded loss, the printed progress lines and the final parameters must be
 bit-for-bit equal, and equal to the shared hand-written reference loop. (The notebook shows
-the same comparison; this test keeps it true when either side changes.)
+the same comparison; this test keeps it true when either side changes.) The solutions'
+``my_train`` (Exercise 03.4, also tagged) is held to the same reference loop, and every
+"Predict, then run" prompt of the lesson must be answered right after its run.
 """
 
+from pathlib import Path
+
+import nbformat
 import pytest
 import torch
 
@@ -14,6 +19,7 @@ import helpers
 from helpers import make_linear_data, split_data, train
 
 NOTEBOOK = "03_training.ipynb"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +99,21 @@ def test_the_solution_of_exercise_03_4_matches_the_reference_loop(
         assert train_losses[-1] < train_losses[0]
         for name in ("weights", "bias"):
             assert torch.equal(getattr(model, name), getattr(oracle, name)), name
+
+
+def test_every_predict_then_run_prompt_is_answered_right_after_the_run():
+    """A "Predict, then run" prompt is followed, after its code cell(s), by the answer."""
+    nb = nbformat.read(NOTEBOOKS / NOTEBOOK, as_version=4)
+    prompts = 0
+    for number, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown" or "**Predict, then run.**" not in cell.source:
+            continue
+        prompts += 1
+        after = nb.cells[number + 1 :]
+        runs = next(i for i, c in enumerate(after) if c.cell_type == "markdown")
+        assert runs >= 1, f"cell {number + 1}: no code cell to run after the prompt"
+        answer = after[runs].source
+        assert answer.startswith("**Answer:**") or "<details><summary>Answer</summary>" in answer, (
+            f"cell {number + 1}: the cell after the run does not answer the prompt"
+        )
+    assert prompts >= 5
