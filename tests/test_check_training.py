@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import helpers.check.training as training_checks
-from helpers import LinearRegressionModel, check, train
+from helpers import History, LinearRegressionModel, check, train
 from helpers.check import ExerciseError
 
 
@@ -229,7 +229,7 @@ def test_03_2_the_suggested_run_passes_with_room_to_spare():
 # 03.3: a learning rate that settles in 50 epochs
 
 
-@pytest.mark.parametrize("lr", [0.03, 0.05, torch.tensor(0.03)])
+@pytest.mark.parametrize("lr", [0.03, 0.05, torch.tensor(0.03), np.float32(0.03), np.array(0.05)])
 def test_03_3_accepts_a_good_learning_rate(lr, capsys):
     check.exercise_03_3(lambda: lr)
     assert capsys.readouterr().out.startswith("Exercise 03.3 passed")
@@ -526,8 +526,28 @@ def test_03_4_spots_a_fresh_model_in_place_of_the_given_one():
 )
 def test_03_4_explains_a_wrong_return_value(returned, message):
     def answer(model, *data_and_settings):
-        *data, lr, epochs = data_and_settings
-        return returned(train(model, *data, lr=lr, epochs=epochs, verbose=False))
+        history = History()
+        history.train_loss, history.test_loss = my_train(model, *data_and_settings)
+        return returned(history)
 
     with pytest.raises(ExerciseError, match=message):
         check.exercise_03_4(answer)
+
+
+def test_03_4_wants_the_loop_written_out_not_helpers_train():
+    def leans_on_train(model, X_train, y_train, X_test, y_test, lr, epochs):
+        history = train(
+            model, X_train, y_train, X_test, y_test, lr=lr, epochs=epochs, verbose=False
+        )
+        return history.train_loss, history.test_loss  # bit for bit right, but not a loop
+
+    with pytest.raises(ExerciseError, match=r"calls helpers\.train[\s\S]*write the epochs out"):
+        check.exercise_03_4(leans_on_train)
+
+
+def test_03_4_leaves_helpers_train_as_it_was():
+    original = training_checks._training.History
+    check.exercise_03_4(my_train)
+    with pytest.raises(ExerciseError):
+        check.exercise_03_4(forgets_zero_grad)
+    assert training_checks._training.History is original is History

@@ -21,9 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import training as _training
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
-from ..training import train
+from ..training import History, train
 from ._core import fail, keeps_random_state, passed, run_answer
 
 #: Exercise 03.1: how far the learned weight and bias may be from the best line.
@@ -255,6 +256,8 @@ def exercise_03_3(answer: Callable[[], float]) -> None:
     lr = run_answer(ex, answer)
     if isinstance(lr, torch.Tensor) and lr.numel() == 1:
         lr = lr.item()
+    elif isinstance(lr, np.ndarray) and lr.size == 1:
+        lr = lr.item()
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
         fail(
             ex,
@@ -316,6 +319,27 @@ class _Forwards:
 
     def on(self, rows: int) -> list[tuple[bool, bool]]:
         return [(training, grad) for r, training, grad in self.calls if r == rows]
+
+
+class _WatchTrain:
+    """Notice, while the block runs, whether ``helpers.train`` was called (it builds a History)."""
+
+    called = False
+
+    def __enter__(self) -> _WatchTrain:
+        watch = self
+
+        class Watched(History):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                watch.called = True
+                super().__init__(*args, **kwargs)
+
+        self._original = _training.History
+        _training.History = Watched
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _training.History = self._original
 
 
 def _loop_variant(
@@ -429,8 +453,15 @@ def _check_loop_run(ex: str, answer: Callable[..., Any], lr: float, epochs: int)
     start = _seeded_model()
     model, reference = copy.deepcopy(start), copy.deepcopy(start)
     setting = f"with lr={lr:g} and epochs={epochs}"
-    with _Forwards(model) as seen:
+    with _Forwards(model) as seen, _WatchTrain() as watched:
         result = run_answer(ex, answer, model, *(t.clone() for t in data), lr, epochs)
+    if watched.called:
+        fail(
+            ex,
+            "my_train calls helpers.train, so the loop is not yours yet.",
+            "write the epochs out yourself: a for loop with the forward pass, loss, zero_grad, "
+            "backward and step, then the test loss.",
+        )
     if hasattr(result, "train_loss"):
         fail(
             ex,
