@@ -439,7 +439,7 @@ def test_03_4_spots_the_test_loss_computed_in_training_mode():
             train_losses.append(loss.item())
         return train_losses, test_losses
 
-    with pytest.raises(ExerciseError, match=r"model in training mode[\s\S]*model\.eval\(\)"):
+    with pytest.raises(ExerciseError, match=r"X_test in training mode[\s\S]*model\.eval\(\)"):
         check.exercise_03_4(no_eval)
 
 

@@ -536,14 +536,15 @@ def _check_modes(ex: str, seen: _Forwards, train_rows: int, test_rows: int) -> N
     if any(grad for _, grad in on_test):
         fail(
             ex,
-            "the test loss was computed with gradient tracking on, so PyTorch recorded a graph "
+            "the model ran on X_test with gradient tracking on, so PyTorch recorded a graph "
             "for a backward() that never comes.",
             "compute it inside `with torch.inference_mode():`.",
         )
     if any(training for training, _ in on_test):
         fail(
             ex,
-            "the test loss was computed with the model in training mode.",
+            "the model ran on X_test in training mode; the test loss must see the model as "
+            "it predicts.",
             "call model.eval() before the test forward pass.",
         )
     on_train = seen.on(train_rows)
