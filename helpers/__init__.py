@@ -6,7 +6,7 @@ Importing this package does no work: no device is chosen, no widget is created.
 """
 
 from . import check
-from .dashboard import TrainingDashboard, training_dashboard
+from .dashboard import training_dashboard
 from .data import make_linear_data, split_data
 from .device import available_devices, get_device
 from .fit_by_hand import fit_by_hand
@@ -27,7 +27,6 @@ __all__ = [
     "History",
     "LinearRegressionModel",
     "ModelFileError",
-    "TrainingDashboard",
     "UnsafeModelFileError",
     "available_devices",
     "fit_by_hand",
