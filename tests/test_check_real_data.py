@@ -120,8 +120,19 @@ def leaky(X_train, X_val, X_test):
     return tuple((X - mean) / std for X in (X_train, X_val, X_test))
 
 
+def leaky_in_numpy(X_train, X_val, X_test):
+    parts = [X.numpy() for X in (X_train, X_val, X_test)]
+    every_row = np.concatenate(parts)
+    return [(part - every_row.mean(axis=0)) / every_row.std(axis=0) for part in parts]
+
+
 def each_with_its_own(X_train, X_val, X_test):
     return tuple((X - X.mean(dim=0)) / X.std(dim=0) for X in (X_train, X_val, X_test))
+
+
+def each_with_its_own_in_numpy(X_train, X_val, X_test):
+    parts = [X.numpy() for X in (X_train, X_val, X_test)]
+    return [(part - part.mean(axis=0)) / part.std(axis=0) for part in parts]
 
 
 def in_place(X_train, X_val, X_test):
@@ -151,6 +162,8 @@ def validation_left_raw(X_train, X_val, X_test):
     "answer, message",
     [
         (leaky, "(?s)from all the rows.*leaks.*X_train alone"),
+        (leaky_in_numpy, "(?s)from all the rows.*leaks"),
+        (each_with_its_own_in_numpy, "its own mean and std"),
         (each_with_its_own, "(?s)its own mean and std.*reuse the training mean"),
         (in_place, "changed the tensors it was given"),
         (only_centred, "(?s)mean 0 and standard deviation 1.*X_train.std\\(dim=0\\)"),
