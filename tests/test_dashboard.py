@@ -80,7 +80,10 @@ def shown(dashboard) -> dict:
 def sweep() -> runs.Sweep:
     torch.manual_seed(42)
     start = helpers.LinearRegressionModel()
-    return runs.Sweep(start.weights.item(), start.bias.item(), split_data(*make_linear_data()), 300)
+    made = runs.Sweep(start.weights.item(), start.bias.item(), split_data(*make_linear_data()))
+    made.train_to(120)
+    made.train_to(300)  # in two steps, as the dashboard trains in a kernel
+    return made
 
 
 @pytest.fixture
@@ -218,7 +221,7 @@ def test_no_control_trains_once_the_dashboard_is_built(dashboard, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a control trained")
 
-    monkeypatch.setattr(runs, "_train", no_training)
+    monkeypatch.setattr(runs._Batch, "run", no_training)
     monkeypatch.setattr(helpers, "train", no_training)
     for loss in ("MSE", "L1"):
         dashboard.loss_buttons.value = loss
@@ -268,6 +271,30 @@ def test_a_burst_of_moves_in_a_kernel_draws_once_with_the_latest_values(dashboar
     fresh = training_dashboard(lr=0.501, epochs=250, loss="MSE", max_epochs=300)
     assert bytes(drawn[0]) == bytes(fresh.image.value)
     fresh.close()
+
+
+def test_in_a_kernel_it_shows_the_first_epochs_at_once_and_trains_the_rest_later(dashboard):
+    async def in_a_kernel():
+        # Built inside an event loop, as in a kernel: the first picture needs only the
+        # first 100 epochs; the rest are trained in steps while the loop is free.
+        made = training_dashboard(max_epochs=300)
+        first = bytes(made.image.value)
+        made.epochs_slider.value = 300  # needed before the background is done: trained now
+        await asyncio.sleep(0)
+        at_300 = bytes(made.image.value)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        made.lr_slider.value = 0.1
+        await asyncio.sleep(0)
+        made.close()
+        return first, at_300, bytes(made.image.value), made.readout.value
+
+    first, at_300, moved, readout = asyncio.run(in_a_kernel())
+    assert first == bytes(dashboard.image.value)
+    dashboard.epochs_slider.value = 300
+    assert at_300 == bytes(dashboard.image.value)
+    dashboard.lr_slider.value = 0.1
+    assert moved == bytes(dashboard.image.value) and readout == dashboard.readout.value
 
 
 @pytest.mark.parametrize(

@@ -12,15 +12,26 @@ import asyncio
 import base64
 import html
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
-from .drawing import TRUE_BIAS, TRUE_WEIGHT, Frame, Picture, axis_end, fmt
+from .drawing import TRUE_BIAS, TRUE_WEIGHT, Frame, Picture, axis_end, axis_ends, fmt
 from .runs import LEARNING_RATES, LOSSES, LR_EXPONENTS, Sweep, nearest_rate
+
+#: Epochs trained per step in the background, after the first picture (about 10-20 ms).
+CHUNK = 50
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running this code (a Jupyter kernel's), or None (a script, a test)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class Latest:
@@ -37,9 +48,8 @@ class Latest:
         self._pending = False
 
     def request(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = running_loop()
+        if loop is None:
             self._redraw()
             return
         if not self._pending:
@@ -71,7 +81,11 @@ class TrainingDashboard:
         with torch.random.fork_rng(devices=[]):  # the learner's global RNG stays as it was
             torch.manual_seed(seed)
             start = LinearRegressionModel()
-        self._sweep = Sweep(start.weights.item(), start.bias.item(), data, max_epochs)
+        self._sweep = Sweep(start.weights.item(), start.bias.item(), data)
+        # In a kernel only the epochs the first picture needs are trained now, the rest
+        # in steps once this cell is done; elsewhere everything is trained at once.
+        loop = running_loop()
+        self._sweep.train_to(max_epochs if loop is None else epochs)
         self._picture = Picture(data)
         frame = self._frame(lr, epochs, loss)
         low, high, step = LR_EXPONENTS
@@ -96,6 +110,24 @@ class TrainingDashboard:
         self._latest = Latest(self._redraw)
         for control in (self.lr_slider, self.epochs_slider, self.loss_buttons):
             control.observe(lambda _change: self._latest.request(), names="value")
+        if loop is not None:
+            self._later = self._background_work()
+            loop.call_soon(self._work_a_little, loop)
+
+    def _background_work(self) -> Iterator[None]:
+        """Steps of 10-150 ms for a free kernel: train the other epochs, then draw the still
+        parts of every epoch axis (current loss first), so no slider move waits for them."""
+        while self._sweep.trained < self._max_epochs:
+            yield self._sweep.train_to(min(self._sweep.trained + CHUNK, self._max_epochs))
+        first = self.loss_buttons.value
+        for loss in sorted(LOSSES, key=lambda name: name != first):
+            for end in axis_ends(self._max_epochs):
+                if self._picture.prepare(loss, end):
+                    yield
+
+    def _work_a_little(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.widget.comm is not None and next(self._later, "done") is None:  # not closed
+            loop.call_soon(self._work_a_little, loop)
 
     def close(self) -> None:
         """Close the widgets: their views disappear and they stop answering."""
@@ -105,6 +137,7 @@ class TrainingDashboard:
         self.widget.close()
 
     def _frame(self, lr: float, epochs: int, loss: str) -> Frame:
+        self._sweep.train_to(epochs)
         run = self._sweep.run(loss, lr)
         rate_loss, rate_gone = self._sweep.losses_at(loss, epochs)
         shown = min(epochs, len(run.train_loss))

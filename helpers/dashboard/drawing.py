@@ -18,6 +18,7 @@ import numpy as np
 import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from ..plotting import COLORS, MARKERS, to_numpy
 from .runs import LEARNING_RATES, Run
@@ -119,6 +120,7 @@ class LossView:
                     markersize=4, label=name)  # fmt: skip
         self.diverged = ax.axvline(1, color=COLORS["predictions"], linestyle=":", **_MOVING)
         ax.set_yscale("log")
+        ax.yaxis.set_minor_locator(NullLocator())  # fewer ticks: a quicker first picture
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss (log scale)")
         ax.legend(loc="upper right", fontsize=8)
@@ -154,6 +156,8 @@ class RateView:
         self.ax = ax
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_minor_locator(NullLocator())
         ax.set_xlim(LEARNING_RATES[0] / 1.5, LEARNING_RATES[-1] * 1.5)
         style = {"color": COLORS["test"], "marker": MARKERS["test"], "markersize": 4}
         (self.curve,) = ax.plot([], [], **style, **_MOVING)
@@ -221,15 +225,22 @@ class Picture:
         return buffer.getvalue()
 
     def _background(self, loss: str, axis_end: int) -> None:
+        if not self.prepare(loss, axis_end):
+            self.canvas.restore_region(self._backgrounds[(loss, axis_end)])
+
+    def prepare(self, loss: str, axis_end: int) -> bool:
+        """Set the axes for this loss and epoch axis; draw and keep their still parts once.
+
+        Returns whether it drew (a full draw of the figure, the slow part of a first visit).
+        """
         _, loss_view, rate_view = self.views
         loss_view.axis(loss, axis_end)
         rate_view.axis(loss)
-        key = (loss, axis_end)
-        if key in self._backgrounds:
-            self.canvas.restore_region(self._backgrounds[key])
-        else:
-            self.canvas.draw()
-            self._backgrounds[key] = self.canvas.copy_from_bbox(self.figure.bbox)
+        if (loss, axis_end) in self._backgrounds:
+            return False
+        self.canvas.draw()
+        self._backgrounds[(loss, axis_end)] = self.canvas.copy_from_bbox(self.figure.bbox)
+        return True
 
 
 def axis_end(epochs: int, max_epochs: int) -> int:
@@ -238,3 +249,11 @@ def axis_end(epochs: int, max_epochs: int) -> int:
     while end < epochs:
         end = end * 5 // 2 if str(end)[0] == "2" else end * 2
     return min(end, max(max_epochs, 2))
+
+
+def axis_ends(max_epochs: int) -> list[int]:
+    """Every end :func:`axis_end` gives for 1 to ``max_epochs`` epochs, smallest first."""
+    ends = [axis_end(1, max_epochs)]
+    while ends[-1] < max_epochs:
+        ends.append(axis_end(ends[-1] + 1, max_epochs))
+    return ends

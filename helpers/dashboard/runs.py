@@ -64,21 +64,35 @@ def divergence_message(epoch: int, train_loss: float, test_loss: float, lr: floa
 
 
 class Sweep:
-    """All rates of both losses, ``epochs`` epochs each, from one start ``(weight, bias)``.
+    """All rates of both losses from one start ``(weight, bias)``, trained epoch by epoch.
 
-    ``data`` is ``(X_train, y_train, X_test, y_test)``, each (N, 1) float32. After
-    building, :meth:`run` returns one rate's :class:`Run` and :meth:`losses_at` the
-    test loss of every rate after one epoch (the learning-rate view).
+    ``data`` is ``(X_train, y_train, X_test, y_test)``, each (N, 1) float32. Nothing is
+    trained until :meth:`train_to` asks for it, so a caller can train the first epochs,
+    show them, and train the rest later; :attr:`trained` counts the epochs done. Then
+    :meth:`run` returns one rate's :class:`Run` and :meth:`losses_at` every rate's test
+    loss after one epoch (the learning-rate view).
     """
 
-    def __init__(self, weight: float, bias: float, data: tuple, epochs: int) -> None:
-        self.epochs = epochs
+    def __init__(self, weight: float, bias: float, data: tuple) -> None:
         rates = torch.tensor(LEARNING_RATES * len(LOSSES), dtype=torch.float32).unsqueeze(1)
-        columns = _train(torch.tensor(weight), torch.tensor(bias), rates, data, epochs)
+        self._batch = _Batch(torch.tensor(weight), torch.tensor(bias), rates, data)
+        self.trained = 0
+        self._arrays()
+
+    def train_to(self, epochs: int) -> None:
+        """Train every rate until ``epochs`` epochs are done (nothing if they already are)."""
+        if epochs > self.trained:
+            self._batch.run(epochs - self.trained)
+            self.trained = epochs
+            self._arrays()
+
+    def _arrays(self) -> None:
+        columns = self._batch.recorded()
         self._weight, self._bias, self._train, self._test = (c.double().numpy() for c in columns)
         finite = np.isfinite(self._train) & np.isfinite(self._test)  # (epochs, K)
         # The first non-finite epoch of each row (1-based), or 0 when every epoch is finite.
-        self._diverged = np.where(finite.all(0), 0, np.argmin(finite, axis=0) + 1)
+        first = np.argmin(finite, axis=0) + 1 if len(finite) else 0
+        self._diverged = np.where(finite.all(0), 0, first)
         self._runs: dict[tuple[str, float], Run] = {}
 
     def _column(self, loss: str, lr: float) -> int:
@@ -90,7 +104,7 @@ class Sweep:
         if key not in self._runs:
             k = self._column(loss, lr)
             at = int(self._diverged[k]) or None
-            end = self.epochs if at is None else at - 1
+            end = self.trained if at is None else at - 1
             message = "" if at is None else divergence_message(
                 at, self._train[at - 1, k], self._test[at - 1, k], lr
             )  # fmt: skip
@@ -111,35 +125,46 @@ class Sweep:
         return np.where(gone, np.nan, self._test[epoch - 1, columns]), gone
 
 
-def _train(weight, bias, rates, data, epochs) -> tuple[torch.Tensor, ...]:
-    """Full-batch SGD of K = len(rates) lines at once: (E + 1, K) parameters, (E, K) losses.
+class _Batch:
+    """Full-batch SGD of K = len(rates) lines at once, continued by each :meth:`run`.
 
     Rows 0..40 use the L1 loss, rows 41..81 MSE. Per row the operations are those of
     ``train``: ``mean(|w x + b - y|)`` or ``mean((w x + b - y)**2)``, autograd's gradient,
     ``p.add_(grad, alpha=-lr)`` as ``addcmul_(-lr, grad)``, then the test loss.
     """
-    X_train, y_train, X_test, y_test = (t.detach().float().T for t in data)  # (1, N)
-    count = len(LEARNING_RATES)
-    w = weight.reshape(1, 1).repeat(len(rates), 1).requires_grad_()
-    b = bias.reshape(1, 1).repeat(len(rates), 1).requires_grad_()
-    step = -rates
-    weights, biases, train_losses, test_losses = [w.detach().clone()], [b.detach().clone()], [], []
-    for _ in range(epochs):
-        residual = w * X_train + b - y_train
-        l1, mse = residual[:count].abs().mean(1), residual[count:].square().mean(1)
-        w.grad = b.grad = None
-        (l1.sum() + mse.sum()).backward()
-        with torch.no_grad():
-            w.addcmul_(step, w.grad)
-            b.addcmul_(step, b.grad)
-            test = w * X_test + b - y_test
-            test_losses.append(
-                torch.cat([test[:count].abs().mean(1), test[count:].square().mean(1)])
-            )
-        train_losses.append(torch.cat([l1.detach(), mse.detach()]))
-        weights.append(w.detach().clone())
-        biases.append(b.detach().clone())
-    return (
-        torch.stack(weights)[..., 0], torch.stack(biases)[..., 0],
-        torch.stack(train_losses), torch.stack(test_losses),
-    )  # fmt: skip
+
+    def __init__(self, weight, bias, rates: torch.Tensor, data: tuple) -> None:
+        self.data = tuple(t.detach().float().T for t in data)  # each (1, N)
+        self.w = weight.reshape(1, 1).repeat(len(rates), 1).requires_grad_()
+        self.b = bias.reshape(1, 1).repeat(len(rates), 1).requires_grad_()
+        self.step = -rates
+        self.weights, self.biases = [self.w.detach().clone()], [self.b.detach().clone()]
+        self.train_losses: list[torch.Tensor] = []
+        self.test_losses: list[torch.Tensor] = []
+
+    def run(self, epochs: int) -> None:
+        X_train, y_train, X_test, y_test = self.data
+        w, b, count = self.w, self.b, len(LEARNING_RATES)
+        for _ in range(epochs):
+            residual = w * X_train + b - y_train
+            l1, mse = residual[:count].abs().mean(1), residual[count:].square().mean(1)
+            w.grad = b.grad = None
+            (l1.sum() + mse.sum()).backward()
+            with torch.no_grad():
+                w.addcmul_(self.step, w.grad)
+                b.addcmul_(self.step, b.grad)
+                test = w * X_test + b - y_test
+                test = torch.cat([test[:count].abs().mean(1), test[count:].square().mean(1)])
+            self.test_losses.append(test)
+            self.train_losses.append(torch.cat([l1.detach(), mse.detach()]))
+            self.weights.append(w.detach().clone())
+            self.biases.append(b.detach().clone())
+
+    def recorded(self) -> tuple[torch.Tensor, ...]:
+        """(E + 1, K) weights and biases, (E, K) training and test losses."""
+        empty = self.w.new_empty(0, len(self.w))
+        return (
+            torch.stack(self.weights)[..., 0], torch.stack(self.biases)[..., 0],
+            torch.stack(self.train_losses) if self.train_losses else empty,
+            torch.stack(self.test_losses) if self.test_losses else empty,
+        )  # fmt: skip
