@@ -211,3 +211,135 @@ def test_01_4_rejects_noise_on_x_and_an_ignored_seed():
         check.exercise_01_4(on_x)
     with pytest.raises(ExerciseError, match="seeds 0 and 1 gave the same"):
         check.exercise_01_4(lambda s, seed: noisy(s, 7))
+
+
+# Wrong answers that passed before: inputs changed in place, splits that only look shuffled,
+# noise of the wrong kind. Right answers written differently (NumPy, float64) still pass.
+
+
+def test_01_1_accepts_float64():
+    def answer():
+        X = torch.arange(0, 1, 0.01, dtype=torch.float64).unsqueeze(1)
+        return X, 0.3 * X + 0.9
+
+    check.exercise_01_1(answer)
+
+
+def test_01_2_rejects_writing_into_the_given_data():
+    def answer(X, y):
+        X.mul_(1.0 + 1e-3)  # same shapes, values nudged in place
+        return ordered(X, y, 0.7)
+
+    with pytest.raises(ExerciseError, match=r"changed the X it was given[\s\S]*in-place"):
+        check.exercise_01_2(answer)
+
+
+def split_at(X, y, order, fraction=0.8):
+    n = int(fraction * len(X))
+    return X[order][:n], y[order][:n], X[order][n:], y[order][n:]
+
+
+def test_01_3_rejects_shuffling_only_the_training_rows():
+    def answer(X, y, seed):
+        n = int(0.8 * len(X))
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        return X[:n][order], y[:n][order], X[n:], y[n:]
+
+    with pytest.raises(ExerciseError, match=r"neighbours in the original order[\s\S]*ALL rows"):
+        check.exercise_01_3(answer)
+
+
+def test_01_3_rejects_shuffling_only_the_test_rows():
+    def answer(X, y, seed):
+        n = int(0.8 * len(X))
+        order = torch.randperm(len(X) - n, generator=torch.Generator().manual_seed(seed))
+        return X[:n], y[:n], X[n:][order], y[n:][order]
+
+    with pytest.raises(ExerciseError, match="neighbours in the original order"):
+        check.exercise_01_3(answer)
+
+
+@pytest.mark.parametrize("shift", [3, 7, 45])
+def test_01_3_rejects_a_rotation_of_the_rows(shift):
+    def answer(X, y, seed):
+        order = (torch.arange(len(X)) + shift + seed) % len(X)
+        return split_at(X, y, order)
+
+    with pytest.raises(ExerciseError, match=r"neighbours in the original order[\s\S]*roll"):
+        check.exercise_01_3(answer)
+
+
+def test_01_3_names_a_rotation_that_wraps_around():
+    def answer(X, y, seed):  # the test rows are the last 5 and the first 5 rows
+        return split_at(X, y, (torch.arange(len(X)) + len(X) // 10 + seed) % len(X))
+
+    with pytest.raises(ExerciseError, match="running off the end of the data"):
+        check.exercise_01_3(answer)
+
+
+def test_01_3_rejects_a_reversal():
+    with pytest.raises(ExerciseError, match=r"x from 0\.0000 to 0\.1800"):
+        check.exercise_01_3(lambda X, y, seed: split_at(X, y, torch.arange(len(X) - 1, -1, -1)))
+
+
+def test_01_3_rejects_shuffling_the_given_tensors_in_place():
+    def answer(X, y, seed):
+        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
+        X[:], y[:] = X[order].clone(), y[order].clone()
+        return ordered(X, y, 0.8)
+
+    with pytest.raises(ExerciseError, match="changed the X it was given"):
+        check.exercise_01_3(answer)
+
+
+def test_01_3_rejects_a_hard_coded_40():
+    def answer(X, y, seed):
+        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
+        return X[order][:40], y[order][:40], X[order][40:], y[order][40:]
+
+    with pytest.raises(ExerciseError, match=r"80/20 split of 30 rows gives \(24, 1\)"):
+        check.exercise_01_3(answer)
+
+
+def test_01_3_accepts_a_numpy_permutation_and_float64_results(capsys):
+    import numpy as np
+
+    def answer(X, y, seed):
+        order = np.random.default_rng(seed).permutation(len(X))
+        return tuple(t.double() for t in split_at(X, y, order))
+
+    check.exercise_01_3(answer)
+    assert capsys.readouterr().out.startswith("Exercise 01.3 passed")
+
+
+def test_01_4_rejects_uniform_noise_of_the_same_width():
+    def answer(noise_std, seed):
+        X, y = line()
+        g = torch.Generator().manual_seed(seed)
+        return X, y + noise_std * (2 * torch.rand(X.shape, generator=g) - 1)  # spread 0.58 s
+
+    with pytest.raises(ExerciseError, match=r"noise_std=0.3, over 20 seeds[\s\S]*not about 0.3"):
+        check.exercise_01_4(answer)
+
+
+def test_01_4_rejects_noise_that_does_not_scale_with_noise_std():
+    # 10 s**2 is 0 at s = 0 and 0.1 at s = 0.1, but 0.9 at s = 0.3
+    with pytest.raises(ExerciseError, match="not about 0.3"):
+        check.exercise_01_4(lambda s, seed: noisy(10 * s * s, seed))
+
+
+def test_01_4_rejects_noise_with_a_mean():
+    with pytest.raises(ExerciseError, match=r"averages 0.06[\s\S]*mean zero"):
+        check.exercise_01_4(lambda s, seed: (lambda X, y: (X, y + 0.2 * s))(*noisy(s, seed)))
+
+
+def test_01_4_accepts_numpy_noise_in_float64(capsys):
+    import numpy as np
+
+    def answer(noise_std, seed):
+        X = torch.arange(0, 1, 0.02, dtype=torch.float64).unsqueeze(1)
+        noise = np.random.default_rng(seed).normal(0.0, noise_std, size=(50, 1))
+        return X, 0.7 * X + 0.3 + torch.from_numpy(noise)
+
+    check.exercise_01_4(answer)
+    assert capsys.readouterr().out.startswith("Exercise 01.4 passed")

@@ -241,3 +241,204 @@ def test_02_4_rejects_a_reduced_output():
 
     with pytest.raises(ExerciseError, match="returned \\(\\)"):
         check.exercise_02_4(Summed)
+
+
+# Wrong answers that passed before: inputs changed in place, storage shared with the original,
+# answers checked on one case only. Right answers written differently still pass.
+
+
+def test_02_1_accepts_a_numpy_integer():
+    import numpy as np
+
+    check.exercise_02_1(
+        lambda m: np.int64(sum(p.numel() for p in m.parameters() if p.requires_grad))
+    )
+
+
+def test_02_1_rejects_unfreezing_while_counting():
+    def count(model):
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return sum(p.numel() for p in model.parameters() if p.requires_grad) - 3 * (
+            len(list(model.parameters())) == 2 and model.bias.shape == (3,)
+        )
+
+    with pytest.raises(ExerciseError, match="counting changed nn.Linear"):
+        check.exercise_02_1(count)
+
+
+def predict_properly(model, X):
+    model.eval()
+    with torch.inference_mode():
+        return model(X)
+
+
+def test_02_2_rejects_zeroing_x_in_place():
+    def predict(model, X):
+        X.zero_()
+        return predict_properly(model, X)
+
+    with pytest.raises(ExerciseError, match=r"changed the X it was given[\s\S]*X.zero_\(\)"):
+        check.exercise_02_2(predict)
+
+
+def test_02_2_rejects_changing_x_in_place():
+    def predict(model, X):  # scaled in place, then the scaling undone on the predictions
+        X.mul_(2.0)
+        return (predict_properly(model, X) + model.bias) / 2
+
+    with pytest.raises(ExerciseError, match="changed the X it was given"):
+        check.exercise_02_2(predict)
+
+
+def test_02_2_rejects_a_hard_coded_line():
+    def predict(model, X):
+        model.eval()
+        return 0.5 * X - 0.25
+
+    with pytest.raises(ExerciseError, match="not weights \\* x \\+ bias"):
+        check.exercise_02_2(predict)
+
+
+def test_02_2_accepts_no_grad_and_float64_inputs(capsys):
+    def predict(model, X):
+        model.eval()
+        with torch.no_grad():
+            return model(X.double())
+
+    check.exercise_02_2(predict)
+    assert capsys.readouterr().out.startswith("Exercise 02.2 passed")
+
+
+def test_02_3_rejects_a_weight_that_is_a_view_of_the_original():
+    def shared(model):
+        new = LinearVersion()
+        new.line.weight = nn.Parameter(model.weights.detach().view(1, 1))
+        new.line.bias = nn.Parameter(model.bias.detach())
+        return new
+
+    with pytest.raises(ExerciseError, match=r"shares memory[\s\S]*changed the original"):
+        check.exercise_02_3(shared)
+
+
+def test_02_3_rejects_data_assignment():
+    def shared(model):
+        new = LinearVersion()
+        new.line.weight.data = model.weights.data.view(1, 1)
+        new.line.bias.data = model.bias.data
+        return new
+
+    with pytest.raises(ExerciseError, match=r"shares memory[\s\S]*\.copy_"):
+        check.exercise_02_3(shared)
+
+
+def test_02_3_rejects_a_bias_that_is_the_original_parameter():
+    def shared(model):
+        new = copied(model)
+        new.line.bias = model.bias  # the very same Parameter: one storage, two models
+        return new
+
+    with pytest.raises(ExerciseError, match="shares memory"):
+        check.exercise_02_3(shared)
+
+
+def test_02_3_rejects_a_layer_made_in_inference_mode():
+    def frozen_copy(model):
+        with torch.inference_mode():
+            return copied(model)
+
+    with pytest.raises(ExerciseError, match=r"inference tensors[\s\S]*torch.no_grad\(\)"):
+        check.exercise_02_3(frozen_copy)
+
+
+def test_02_3_rejects_a_float64_layer():
+    def double(model):
+        return copied(model).double()
+
+    with pytest.raises(ExerciseError, match="float64, but the original's are torch.float32"):
+        check.exercise_02_3(double)
+
+
+def test_02_3_hint_for_the_in_place_error_hides_torchs_own_traceback():
+    def copy(model):
+        new = LinearVersion()
+        new.line.weight.copy_(model.weights.reshape(1, 1))
+        new.line.bias.copy_(model.bias)
+        return new
+
+    with pytest.raises(ExerciseError, match="raised RuntimeError") as caught:
+        check.exercise_02_3(copy)
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+def test_02_3_passes_other_errors_through():
+    def broken(model):
+        raise RuntimeError("my own bug")
+
+    with pytest.raises(RuntimeError, match="my own bug"):
+        check.exercise_02_3(broken)
+
+
+def test_02_3_accepts_a_bare_nn_linear_and_copying_in_inference_mode(capsys):
+    def bare(model):
+        layer = nn.Linear(1, 1)
+        with torch.no_grad():
+            layer.weight.fill_(model.weights.item())
+            layer.bias.fill_(model.bias.item())
+        return layer
+
+    def in_inference_mode(model):
+        new = LinearVersion()  # built outside: its parameters are ordinary tensors
+        with torch.inference_mode():
+            new.line.weight.copy_(model.weights.reshape(1, 1))
+            new.line.bias.copy_(model.bias)
+        return new
+
+    def state_dict_copy(model):
+        new = LinearVersion()
+        new.load_state_dict({"line.weight": model.weights.reshape(1, 1), "line.bias": model.bias})
+        return new
+
+    for answer in (bare, in_inference_mode, state_dict_copy):
+        check.exercise_02_3(answer)
+    assert capsys.readouterr().out.count("Exercise 02.3 passed") == 3
+
+
+def test_02_4_rejects_fixed_and_seeded_starting_values():
+    class Zeros(Quadratic):
+        def __init__(self):
+            nn.Module.__init__(self)
+            self.a = nn.Parameter(torch.zeros(1))
+            self.b = nn.Parameter(torch.zeros(1))
+            self.c = nn.Parameter(torch.zeros(1))
+
+    class Seeded(Quadratic):
+        def __init__(self):
+            torch.manual_seed(0)
+            super().__init__()
+
+    for model in (Zeros, Seeded):
+        with pytest.raises(ExerciseError, match=r"exactly the same a, b and c[\s\S]*randn"):
+            check.exercise_02_4(model)
+
+
+def test_02_4_rejects_a_forward_that_changes_x():
+    class InPlace(Quadratic):
+        def forward(self, x):
+            x_squared = x.pow_(2)
+            return self.a * x_squared + self.b * x_squared.sqrt() + self.c
+
+    with pytest.raises(ExerciseError, match="forward changed the x it was given"):
+        check.exercise_02_4(InPlace)
+
+
+def test_02_4_accepts_float64_parameters(capsys):
+    class Double(Quadratic):
+        def __init__(self):
+            nn.Module.__init__(self)
+            self.a = nn.Parameter(torch.randn(1, dtype=torch.float64))
+            self.b = nn.Parameter(torch.randn(1, dtype=torch.float64))
+            self.c = nn.Parameter(torch.randn(1, dtype=torch.float64))
+
+    check.exercise_02_4(Double)
+    assert capsys.readouterr().out.startswith("Exercise 02.4 passed")

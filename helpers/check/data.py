@@ -82,6 +82,26 @@ def _column(exercise: str, name: str, value: torch.Tensor, rows: int) -> np.ndar
     return value.detach().to("cpu", torch.float64).numpy()[:, 0]
 
 
+def _run_on_copies(ex: str, answer: Callable, X: torch.Tensor, y: torch.Tensor, *args: Any) -> Any:
+    """Call ``answer(X, y, *args)`` on copies of X and y; fail if it changed either copy.
+
+    A function that shuffles or rescales its inputs in place can return the right numbers and
+    still spoil the caller's data for every later cell, so that counts as wrong.
+    """
+    X_given, y_given = X.clone(), y.clone()
+    result = run_answer(ex, answer, X_given, y_given, *args)
+    for name, given, original in (("X", X_given, X), ("y", y_given, y)):
+        if not torch.equal(given, original):
+            fail(
+                ex,
+                f"your function changed the {name} it was given (its rows are no longer the "
+                "ones passed in), so the caller's data is spoilt for every later cell.",
+                f"build new tensors, e.g. {name}[order] or {name}[:n_train], instead of writing "
+                f"into {name} (no {name}[:] = ..., {name}.copy_(...) or other in-place changes).",
+            )
+    return result
+
+
 def _default_line() -> tuple[torch.Tensor, torch.Tensor]:
     """The notebook's 50 points on y = 0.7x + 0.3, built here from NumPy."""
     x = (np.arange(50) * 0.02).astype(np.float32)
@@ -124,7 +144,7 @@ def exercise_01_1(answer: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> No
 def _expect_ordered_split(
     ex: str, answer: Callable, X: torch.Tensor, y: torch.Tensor, n_train: int
 ) -> None:
-    X_train, y_train, X_test, y_test = _as_split(ex, run_answer(ex, answer, X.clone(), y.clone()))
+    X_train, y_train, X_test, y_test = _as_split(ex, _run_on_copies(ex, answer, X, y))
     n = len(X)
     for name, value, rows in (
         ("X_train", X_train, n_train),
@@ -175,62 +195,105 @@ def exercise_01_2(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     passed(ex, "35 training and 15 test rows from 50 (and 70/30 from 100), order kept.")
 
 
-@keeps_random_state()
-def exercise_01_3(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
-    """``answer(X, y, seed)`` shuffles rows (keeping X and y together), then splits 80/20."""
-    ex = "01.3"
-    X, y = _default_line()
-    first = _as_split(ex, run_answer(ex, answer, X.clone(), y.clone(), 0))
-    X_train, y_train, X_test, y_test = first
+def _shuffled_split(
+    ex: str, answer: Callable, X: torch.Tensor, weight: float, bias: float, seed: int
+) -> tuple[torch.Tensor, ...]:
+    """Run ``answer(X, weight * X + bias, seed)`` and check it is an 80/20 split of shuffled rows.
+
+    X holds distinct values in increasing order. The test rows of a real shuffle are scattered
+    over the whole range; those of an ordered split, a reversed or rotated one, or one that
+    shuffled only the training (or only the test) rows, form one unbroken stretch of X.
+    """
+    y = weight * X + bias
+    split = _as_split(ex, _run_on_copies(ex, answer, X, y, seed))
+    X_train, y_train, X_test, y_test = split
+    n = len(X)
+    n_train = int(0.8 * n)
     for name, value, rows in (
-        ("X_train", X_train, 40),
-        ("y_train", y_train, 40),
-        ("X_test", X_test, 10),
-        ("y_test", y_test, 10),
+        ("X_train", X_train, n_train),
+        ("y_train", y_train, n_train),
+        ("X_test", X_test, n - n_train),
+        ("y_test", y_test, n - n_train),
     ):
         if tuple(value.shape) != (rows, 1):
             fail(
                 ex,
-                f"{name} has shape {tuple(value.shape)}, but an 80/20 split of 50 rows "
+                f"{name} has shape {tuple(value.shape)}, but an 80/20 split of {n} rows "
                 f"gives ({rows}, 1).",
-                "shuffle whole rows (index with a permutation), then use n_train = int(0.8 * len(X)).",
+                "shuffle whole rows (index with a permutation), then use n_train = int(0.8 * len(X)) "
+                "from the data you are given.",
             )
+    x_original = X[:, 0].double().numpy()
     x_all = torch.cat([X_train, X_test])[:, 0].detach().double().numpy()
     y_all = torch.cat([y_train, y_test])[:, 0].detach().double().numpy()
-    if not np.allclose(np.sort(x_all), np.arange(50) * 0.02, atol=1e-6):
+    if not np.allclose(np.sort(x_all), x_original, atol=1e-6):
         fail(
             ex,
-            "the X values are not the original 50 values, each used once.",
+            f"the X values are not the original {n} values, each used once.",
             "reorder the rows with one permutation, e.g. torch.randperm(len(X)); do not draw new values.",
         )
-    if np.array_equal(x_all, X[:, 0].double().numpy()):
+    if np.array_equal(x_all, x_original):
         fail(
             ex,
             "the rows come back in their original order, so nothing was shuffled.",
             "index X and y with a random permutation of the row numbers before splitting.",
         )
-    if not np.allclose(y_all, 0.7 * x_all + 0.3, atol=1e-5):
-        broken = int(np.sum(~np.isclose(y_all, 0.7 * x_all + 0.3, atol=1e-5)))
+    if not np.allclose(y_all, weight * x_all + bias, atol=1e-5):
+        broken = int(np.sum(~np.isclose(y_all, weight * x_all + bias, atol=1e-5)))
         fail(
             ex,
-            f"{broken} of 50 rows no longer satisfy y = 0.7x + 0.3: X and y were shuffled apart.",
+            f"{broken} of {n} rows no longer satisfy y = {weight}x + {bias}: X and y were "
+            "shuffled apart.",
             "make ONE permutation and index both X and y with it, so each x keeps its y.",
         )
-    again = _as_split(ex, run_answer(ex, answer, X.clone(), y.clone(), 0))
+    # Row number of each test value in the original X, then: is that set one cyclic stretch?
+    test_rows = np.sort(np.searchsorted(x_original, x_all[n_train:] - 1e-6))
+    gaps = np.diff(np.concatenate([test_rows, [test_rows[0] + n]]))
+    if np.count_nonzero(gaps != 1) <= 1:
+        test_x = x_original[test_rows]
+        wraps = test_rows[0] == 0 and test_rows[-1] == n - 1 and len(test_rows) < n
+        span = (
+            ", running off the end of the data and on from its start"
+            if wraps
+            else f", x from {test_x.min():.4f} to {test_x.max():.4f}"
+        )
+        fail(
+            ex,
+            f"the {n - n_train} test rows were neighbours in the original order (one unbroken "
+            f"stretch{span}), so they are not a random sample of the data.",
+            "shuffle ALL rows first with one random permutation, then split; do not split first "
+            "and shuffle only one part, and do not just roll or reverse the rows.",
+        )
+    return split
+
+
+@keeps_random_state()
+def exercise_01_3(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
+    """``answer(X, y, seed)`` shuffles rows (keeping X and y together), then splits 80/20."""
+    ex = "01.3"
+    X, _ = _default_line()
+    first = _shuffled_split(ex, answer, X, 0.7, 0.3, 0)
+    again = _shuffled_split(ex, answer, X, 0.7, 0.3, 0)
     if not all(torch.equal(a, b) for a, b in zip(first, again, strict=True)):
         fail(
             ex,
             "two calls with the same seed gave different splits.",
             "seed the shuffle with the seed argument (e.g. a torch.Generator().manual_seed(seed)).",
         )
-    other = _as_split(ex, run_answer(ex, answer, X.clone(), y.clone(), 1))
+    other = _shuffled_split(ex, answer, X, 0.7, 0.3, 1)
     if all(torch.equal(a, b) for a, b in zip(first, other, strict=True)):
         fail(
             ex,
             "seeds 0 and 1 gave exactly the same split.",
             "use the seed argument you are given rather than a fixed number.",
         )
-    passed(ex, "40/10 shuffled split, every x still paired with its y, same seed same split.")
+    X_short = torch.arange(30, dtype=torch.float32).unsqueeze(1) / 30
+    _shuffled_split(ex, answer, X_short, -2.0, 1.0, 0)
+    passed(
+        ex,
+        "40/10 shuffled split of 50 rows (24/6 of 30), test rows spread over the data, "
+        "every x still paired with its y, same seed same split.",
+    )
 
 
 def _noisy_fit(ex: str, answer: Callable, noise_std: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -250,8 +313,9 @@ def _noisy_fit(ex: str, answer: Callable, noise_std: float, seed: int) -> tuple[
 def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tensor]]) -> None:
     """``answer(noise_std, seed)`` returns the 50 notebook points with Gaussian noise on y.
 
-    Judged by a least-squares line fitted with ``np.polyfit`` and by the spread of the
-    residuals, with bounds several standard errors wide, so any correct generator passes.
+    Judged by a least-squares line fitted with ``np.polyfit``, by the spread of the
+    residuals, and by their mean and spread pooled over 20 seeds at ``noise_std=0.3``, with
+    bounds several standard errors wide, so any correct generator passes.
     """
     ex = "01.4"
     x, y_clean = _noisy_fit(ex, answer, 0.0, 0)
@@ -297,6 +361,26 @@ def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tenso
             ex,
             "seeds 0 and 1 gave the same noise.",
             "use the seed argument you are given rather than a fixed number.",
+        )
+    # Pooled over 20 seeds (1000 points) the noise's mean and spread are pinned down tightly:
+    # 4 standard errors, so a right generator passes and a wrong scale or distribution does not.
+    residuals = np.concatenate(
+        [_noisy_fit(ex, answer, 0.3, seed)[1] - (0.7 * x + 0.3) for seed in range(20)]
+    )
+    mean, pooled = float(residuals.mean()), float(residuals.std())
+    if abs(mean) > 0.04:
+        fail(
+            ex,
+            f"with noise_std=0.3, over 20 seeds your noise averages {mean:.4f}, not about 0.",
+            "noise should have mean zero: noise_std * torch.randn(...), with nothing added to it.",
+        )
+    if not 0.27 <= pooled <= 0.33:
+        fail(
+            ex,
+            f"with noise_std=0.3, over 20 seeds your points scatter {pooled:.4f} around the "
+            "line, not about 0.3.",
+            "multiply standard normal noise (torch.randn, spread 1) by noise_std itself; "
+            "uniform noise or another scale gives a different spread.",
         )
     passed(
         ex,

@@ -42,6 +42,18 @@ def _values(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().to("cpu", torch.float64).numpy().reshape(-1)
 
 
+def _snapshot(model: nn.Module) -> dict[str, tuple[torch.Tensor, bool]]:
+    """Each parameter's values (copied) and its requires_grad flag, to compare later."""
+    return {name: (p.detach().clone(), p.requires_grad) for name, p in model.named_parameters()}
+
+
+def _unchanged(model: nn.Module, snapshot: dict[str, tuple[torch.Tensor, bool]]) -> bool:
+    now = _snapshot(model)
+    return now.keys() == snapshot.keys() and all(
+        torch.equal(now[k][0], v) and now[k][1] == grad for k, (v, grad) in snapshot.items()
+    )
+
+
 @keeps_random_state(seed=0)
 def exercise_02_1(answer: Callable[[nn.Module], int]) -> None:
     """``answer(model)`` counts the numbers training would change (parameters with grad)."""
@@ -59,7 +71,15 @@ def exercise_02_1(answer: Callable[[nn.Module], int]) -> None:
         ("nn.Linear(2, 3) with its bias frozen", frozen, 2 * 3),
     ]
     for label, model, expected in cases:
+        before = _snapshot(model)
         count = run_answer(ex, answer, model)
+        if not _unchanged(model, before):
+            fail(
+                ex,
+                f"counting changed {label}: a parameter's values or its requires_grad flag.",
+                "only read the parameters (p.numel(), p.requires_grad); do not call "
+                "requires_grad_() or change their values.",
+            )
         if isinstance(count, torch.Tensor) and count.numel() == 1:
             count = count.item()
         if isinstance(count, bool) or not isinstance(count, numbers.Integral):
@@ -88,52 +108,114 @@ def exercise_02_1(answer: Callable[[nn.Module], int]) -> None:
 
 @keeps_random_state(seed=0)
 def exercise_02_2(answer: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> None:
-    """``answer(model, X)`` returns predictions without recording a graph (no grad)."""
+    """``answer(model, X)`` returns predictions without recording a graph (no grad).
+
+    The expected predictions are ``weight * x + bias`` for an X of shape (9, 1) copied before
+    the call, for two lines, and X itself must come back unchanged.
+    """
     ex = "02.2"
-    model = _line_model(0.5, -0.25)
-    X = _x_column()
-    predictions = run_answer(ex, answer, model, X)
-    if not isinstance(predictions, torch.Tensor):
-        fail(
-            ex,
-            f"your function returned a {type(predictions).__name__}, not a tensor of predictions.",
-            "return what model(X) gives back.",
-        )
-    if tuple(predictions.shape) != tuple(X.shape):
-        fail(
-            ex,
-            f"the predictions have shape {tuple(predictions.shape)} but X has shape {tuple(X.shape)}.",
-            "return model(X) as it is: one prediction per row of X, without reshaping.",
-        )
-    if not np.allclose(_values(predictions), 0.5 * _values(X) - 0.25, atol=1e-6):
-        fail(
-            ex,
-            "the predictions are not weights * x + bias for the model you were given.",
-            "call the model passed in on the X passed in; do not build or train a new one.",
-        )
-    if predictions.requires_grad:
-        fail(
-            ex,
-            "the predictions require grad, so autograd recorded the forward pass for nothing.",
-            "call the model inside `with torch.inference_mode():`.",
-        )
-    if model.training:
-        fail(
-            ex,
-            "the model is still in training mode.",
-            "switch it to evaluation mode with model.eval() before predicting.",
-        )
-    if model.weights.item() != 0.5 or model.bias.item() != -0.25:
-        fail(
-            ex,
-            "predicting changed the model's parameters.",
-            "predicting should only call the model.",
-        )
-    passed(ex, "predictions match 0.5x - 0.25, carry no grad, model in eval mode.")
+    for weight, bias in ((0.5, -0.25), (-1.25, 0.75)):
+        model = _line_model(weight, bias)
+        X = _x_column()
+        x = _values(X)
+        predictions = run_answer(ex, answer, model, X)
+        if not np.array_equal(_values(X), x):
+            fail(
+                ex,
+                "your function changed the X it was given, so the caller's data is spoilt.",
+                "only call the model on X; do not write into X (no X.zero_(), X -= ..., X[:] = ...).",
+            )
+        if not isinstance(predictions, torch.Tensor):
+            fail(
+                ex,
+                f"your function returned a {type(predictions).__name__}, not a tensor of "
+                "predictions.",
+                "return what model(X) gives back.",
+            )
+        if tuple(predictions.shape) != tuple(X.shape):
+            fail(
+                ex,
+                f"the predictions have shape {tuple(predictions.shape)} but X has shape "
+                f"{tuple(X.shape)}.",
+                "return model(X) as it is: one prediction per row of X, without reshaping.",
+            )
+        if not np.allclose(_values(predictions), weight * x + bias, atol=1e-6):
+            fail(
+                ex,
+                "the predictions are not weights * x + bias for the model you were given.",
+                "call the model passed in on the X passed in; do not build or train a new one.",
+            )
+        if predictions.requires_grad:
+            fail(
+                ex,
+                "the predictions require grad, so autograd recorded the forward pass for nothing.",
+                "call the model inside `with torch.inference_mode():`.",
+            )
+        if model.training:
+            fail(
+                ex,
+                "the model is still in training mode.",
+                "switch it to evaluation mode with model.eval() before predicting.",
+            )
+        if model.weights.item() != weight or model.bias.item() != bias:
+            fail(
+                ex,
+                "predicting changed the model's parameters.",
+                "predicting should only call the model.",
+            )
+    passed(
+        ex, "predictions match weights * x + bias for two lines, carry no grad, model in eval mode."
+    )
 
 
 def _find_linear(model: nn.Module) -> nn.Linear | None:
     return next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+
+
+def _works_without_recording(ex: str, answer: Callable, weight: float, bias: float) -> bool:
+    """Whether the answer runs once recording is paused: then its error was the in-place copy's.
+
+    Judged by running it again under ``torch.no_grad()``, not by torch's wording, which
+    changes between versions.
+    """
+    with torch.no_grad():
+        try:
+            run_answer(ex, answer, _line_model(weight, bias))
+        except Exception:
+            return False
+    return True
+
+
+def _expect_own_storage(ex: str, original: nn.Module, copy: nn.Module, X: torch.Tensor) -> None:
+    """Changing either model must leave the other's predictions as they were.
+
+    A copy made with ``.view``, ``.data =`` or by reusing the original's tensors shares memory
+    with it: it predicts right today, but training one would silently move the other.
+    """
+    with torch.no_grad():
+        before_original, before_copy = original(X).clone(), copy(X).clone()
+        for p in copy.parameters():
+            p.add_(1.0)
+        moved_original = not torch.equal(original(X), before_original)
+        for p in copy.parameters():
+            p.sub_(1.0)
+        for p in original.parameters():
+            p.add_(1.0)
+        moved_copy = not torch.equal(copy(X), before_copy)
+        for p in original.parameters():
+            p.sub_(1.0)
+    if moved_original or moved_copy:
+        fail(
+            ex,
+            "your model shares memory with the one you were given: changing "
+            + (
+                "the copy changed the original."
+                if moved_original
+                else "the original changed the copy."
+            ),
+            "copy the values into the new layer's own parameters with .copy_(...) under "
+            "torch.no_grad(); .view(...), .data = ... or reusing the original's tensors shares them.",
+        )
 
 
 @keeps_random_state(seed=0)
@@ -143,17 +225,20 @@ def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
     X = _x_column()
     for weight, bias in ((0.25, -1.5), (-0.75, 2.0)):
         original = _line_model(weight, bias)
+        refused = None
         try:
             copy = run_answer(ex, answer, original)
         except RuntimeError as error:
-            if "leaf Variable" in str(error) and "in-place" in str(error):
-                fail(
-                    ex,
-                    "copying into the nn.Linear parameters raised: a leaf tensor that requires "
-                    "grad cannot be changed in place while autograd is recording.",
-                    "do the copying inside `with torch.no_grad():`.",
-                )
-            raise
+            if not _works_without_recording(ex, answer, weight, bias):
+                raise
+            refused = type(error).__name__
+        if refused is not None:  # failed out here, so torch's own traceback is not chained on
+            fail(
+                ex,
+                f"copying into the nn.Linear parameters raised {refused}: a parameter (it "
+                "requires grad) cannot be changed in place while autograd is recording.",
+                "do the copying inside `with torch.no_grad():`.",
+            )
         if not isinstance(copy, nn.Module):
             fail(
                 ex,
@@ -179,6 +264,22 @@ def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
                 f"your model has {sum(p.numel() for p in params)} learnable numbers, not 2.",
                 "one nn.Linear(1, 1) holds exactly one weight and one bias; keep them trainable.",
             )
+        if any(p.is_inference() for p in params):
+            fail(
+                ex,
+                "your model's parameters were made under torch.inference_mode(), so they are "
+                "inference tensors: no optimizer could ever update them.",
+                "build the new model outside any inference_mode block, and copy the values "
+                "under torch.no_grad().",
+            )
+        dtypes = {p.dtype for p in copy.parameters()}
+        if dtypes != {original.weights.dtype}:
+            fail(
+                ex,
+                f"your model's parameters are {', '.join(sorted(map(str, dtypes)))}, but the "
+                f"original's are {original.weights.dtype}, so it cannot take the same inputs.",
+                "keep nn.Linear's default dtype: copy the values in, do not convert the layer.",
+            )
         with torch.no_grad():
             predictions = copy(X)
         if tuple(predictions.shape) != tuple(X.shape):
@@ -196,6 +297,7 @@ def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
                 "copy model.weights into linear.weight (shape (1, 1)) and model.bias into "
                 "linear.bias (shape (1,)).",
             )
+        _expect_own_storage(ex, original, copy, X)
     passed(ex, "the nn.Linear copy predicts exactly like the original for two different lines.")
 
 
@@ -238,6 +340,17 @@ def exercise_02_4(answer: Callable[[], nn.Module]) -> None:
                 f"parameter {name} does not require grad.",
                 "leave requires_grad at its default, True.",
             )
+    other = run_answer(ex, answer)
+    other_names = dict(other.named_parameters()) if isinstance(other, nn.Module) else {}
+    if other_names.keys() == names.keys() and all(
+        torch.equal(p, other_names[k]) for k, p in names.items()
+    ):
+        fail(
+            ex,
+            "two models built one after the other start from exactly the same a, b and c.",
+            "start each parameter from torch.randn(1), with no fixed values and no seeding "
+            "inside the class.",
+        )
     X = _x_column()
     x = _values(X)
     for a, b, c in ((2.0, -3.0, 0.5), (-0.5, 0.0, 1.25)):
@@ -246,6 +359,12 @@ def exercise_02_4(answer: Callable[[], nn.Module]) -> None:
             names["b"].fill_(b)
             names["c"].fill_(c)
         output = model(X)
+        if not np.array_equal(_values(X), x):
+            fail(
+                ex,
+                "forward changed the x it was given.",
+                "compute a new tensor (self.a * x**2 + ...); do not change x in place (x.pow_(2), x *= ...).",
+            )
         if not isinstance(output, torch.Tensor) or tuple(output.shape) != tuple(X.shape):
             shape = (
                 tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
