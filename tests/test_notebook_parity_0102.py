@@ -103,3 +103,42 @@ def test_02_inline_model_and_helper_predict_the_same(model_cells, seeded_model, 
     assert got.shape == x.shape
     assert torch.equal(got, expected)
     assert torch.allclose(got, 0.3367 * x + 0.1288, atol=1e-4)  # the line itself, by hand
+
+
+# What notebook 02 tells the learner about torch itself, checked on the helpers' model
+
+
+def test_02_state_dict_follows_the_parameters_and_a_clone_does_not(seeded_model):
+    import copy
+
+    model = seeded_model(42)
+    live = model.state_dict()
+    cloned = {name: value.clone() for name, value in model.state_dict().items()}
+    deep = copy.deepcopy(model.state_dict())
+    assert not any(value.requires_grad for value in live.values())
+    with torch.no_grad():
+        model.weights += 1.0
+    assert live["weights"].item() == pytest.approx(0.3367 + 1.0, abs=5e-5)
+    assert cloned["weights"].item() == deep["weights"].item() == pytest.approx(0.3367, abs=5e-5)
+
+
+def test_02_a_parameter_is_changed_in_place_only_under_no_grad(seeded_model):
+    model = seeded_model(42)
+    with pytest.raises(RuntimeError):
+        model.weights += 1.0
+    with torch.no_grad():
+        model.weights += 1.0
+    assert model.weights.item() == pytest.approx(1.3367, abs=5e-5)
+
+
+def test_02_inference_tensors_can_be_computed_with_but_not_saved_or_changed_later(seeded_model):
+    model = seeded_model(42).eval()
+    with torch.inference_mode():
+        guesses = model(torch.ones(3, 1))
+    assert not guesses.requires_grad and guesses.is_inference()
+    by_hand = torch.full((3, 1), 2 * (0.3367 + 0.1288) + 1)
+    assert torch.allclose(guesses * 2 + 1, by_hand, atol=1e-3)  # plain arithmetic works
+    with pytest.raises(RuntimeError):
+        (model.weights * guesses).sum().backward()  # autograd would have to save guesses
+    with pytest.raises(RuntimeError):
+        guesses.clamp_(min=0)  # in place, outside the block
