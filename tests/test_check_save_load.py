@@ -8,10 +8,13 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from helpers import (
     LinearRegressionModel,
     check,
+    load_checkpoint,
+    load_model,
     make_linear_data,
     save_checkpoint,
     save_model,
@@ -70,6 +73,7 @@ def test_05_1_returning_the_same_model_is_caught():
 def test_05_1_forgetting_to_load_is_caught():
     def not_loaded(model, path):
         torch.save(model.state_dict(), path)
+        torch.load(path, weights_only=True)  # read, but never put into the new model
         return LinearRegressionModel().eval()
 
     with pytest.raises(ExerciseError, match="(?s)parameters differ.*load_state_dict"):
@@ -272,3 +276,274 @@ def test_05_3_turning_a_missing_file_into_another_error_is_caught():
 
     with pytest.raises(ExerciseError, match="(?s)raised RuntimeError, not FileNotFoundError"):
         check.exercise_05_3(renames_errors)
+
+
+# 05.1: holes a round trip must not slip through
+
+
+def test_05_1_changing_the_given_model_is_caught():
+    def zeroes_then_saves(model, path):
+        with torch.no_grad():
+            model.weights.zero_()
+        torch.save(model.state_dict(), path)
+        fresh = LinearRegressionModel()
+        fresh.load_state_dict(torch.load(path, weights_only=True))
+        return fresh.eval()
+
+    with pytest.raises(ExerciseError, match="changed the parameters of the model it was given"):
+        check.exercise_05_1(zeroes_then_saves)
+
+
+def test_05_1_a_shallow_copy_that_never_reads_the_file_is_caught():
+    import copy
+
+    def copies(model, path):
+        torch.save(model.state_dict(), path)
+        return copy.copy(model).eval()
+
+    with pytest.raises(ExerciseError, match="never read the file back"):
+        check.exercise_05_1(copies)
+
+
+def test_05_1_parameters_shared_with_the_original_are_caught():
+    def shares(model, path):
+        torch.save(model.state_dict(), path)
+        fresh = LinearRegressionModel()
+        fresh.load_state_dict(torch.load(path, weights_only=True))
+        fresh.weights, fresh.bias = model.weights, model.bias
+        return fresh.eval()
+
+    with pytest.raises(ExerciseError, match="shares its parameters' memory"):
+        check.exercise_05_1(shares)
+
+
+def test_05_1_saving_another_model_is_caught():
+    def wrong_model(model, path):
+        other = LinearRegressionModel()
+        torch.save(other.state_dict(), path)
+        fresh = LinearRegressionModel()
+        fresh.load_state_dict(model.state_dict())
+        torch.load(path, weights_only=True)
+        return fresh.eval()
+
+    with pytest.raises(ExerciseError, match="numbers in the file are not the given model's"):
+        check.exercise_05_1(wrong_model)
+
+
+def test_05_1_accepts_helpers_and_a_deep_copy_to_load_into(capsys):
+    import copy
+
+    def with_helpers(model, path):
+        save_model(model, path)
+        return load_model(copy.deepcopy(model), path)
+
+    check.exercise_05_1(with_helpers)
+    assert_passed(capsys, "05.1")
+
+
+# 05.2: a checkpoint that is written but never read
+
+
+def test_05_2_training_on_without_loading_is_caught():
+    def never_loads(folder, first, second):
+        data = split_data(*make_linear_data())
+        model = seeded_model()
+        optimizer = momentum_sgd(model)
+        train(model, *data, epochs=first, optimizer=optimizer, verbose=False)
+        save_checkpoint(model, folder / "checkpoint.pt", optimizer, epoch=first)
+        train(model, *data, epochs=second, optimizer=optimizer, verbose=False)
+        return model
+
+    with pytest.raises(ExerciseError, match="never loaded it"):
+        check.exercise_05_2(never_loads)
+
+
+def test_05_2_accepts_the_checkpoint_helpers(capsys):
+    def with_helpers(folder, first, second):
+        data = split_data(*make_linear_data())
+        model = seeded_model()
+        optimizer = momentum_sgd(model)
+        train(model, *data, epochs=first, optimizer=optimizer, verbose=False)
+        save_checkpoint(model, folder / "checkpoint.pt", optimizer, epoch=first)
+        resumed = LinearRegressionModel()
+        resumed_optimizer = momentum_sgd(resumed)
+        load_checkpoint(resumed, folder / "checkpoint.pt", resumed_optimizer)
+        train(resumed, *data, epochs=second, optimizer=resumed_optimizer, verbose=False)
+        return resumed
+
+    check.exercise_05_2(with_helpers)
+    assert_passed(capsys, "05.2")
+
+
+# 05.4: the lowest loss may come back as a NumPy number
+
+
+@pytest.mark.parametrize("as_numpy", [np.float32, np.float64, np.asarray])
+def test_05_4_accepts_a_numpy_number(capsys, as_numpy):
+    check.exercise_05_4(lambda folder, epochs: as_numpy(keep_best(folder, epochs)))
+    assert_passed(capsys, "05.4")
+
+
+def test_05_4_a_list_is_not_a_number():
+    with pytest.raises(ExerciseError, match="should return the lowest test loss, got a list"):
+        check.exercise_05_4(lambda folder, epochs: [keep_best(folder, epochs)])
+
+
+# 05.5: train on a device, load on the CPU
+
+
+def train_and_reload(
+    device,
+    X,
+    y,
+    steps,
+    path,
+    *,
+    move_model=True,
+    move_data=True,
+    map_location="cpu",
+    dtype=torch.float32,
+    module=LinearRegressionModel,
+):
+    torch.manual_seed(42)
+    model = LinearRegressionModel()
+    if module is nn.Linear:  # the same start, in an nn.Linear
+        start = model
+        model = nn.Linear(1, 1)
+        with torch.no_grad():
+            model.weight.copy_(start.weights.reshape(1, 1))
+            model.bias.copy_(start.bias)
+    model = model.to(dtype)
+    if move_model:
+        model.to(device)
+    if move_data:
+        X, y = X.to(device), y.to(device)
+    X, y = X.to(dtype), y.to(dtype)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.L1Loss()
+    for _ in range(steps):
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    torch.save(model.state_dict(), path)
+    fresh = module(1, 1) if module is nn.Linear else module()
+    fresh = fresh.to(dtype)
+    if map_location is None:
+        fresh.load_state_dict(torch.load(path, weights_only=True))
+    else:
+        fresh.load_state_dict(torch.load(path, map_location=map_location, weights_only=True))
+    return fresh.eval()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"dtype": torch.float64}, {"module": nn.Linear}],
+    ids=["float32", "float64", "nn.Linear"],
+)
+def test_05_5_accepts_a_loop_by_hand(capsys, options):
+    check.exercise_05_5(lambda *args: train_and_reload(*args, **options))
+    assert_passed(capsys, "05.5")
+
+
+def test_05_5_accepts_numpy_gradients_written_out(capsys):
+    def by_numpy(device, X, y, steps, path):
+        torch.manual_seed(42)
+        model = LinearRegressionModel().to(device)
+        x, t = X.numpy().astype(np.float64), y.numpy().astype(np.float64)
+        w, b = model.weights.item(), model.bias.item()
+        for _ in range(steps):
+            sign = np.sign(w * x + b - t)
+            w, b = w - 0.1 * (sign * x).mean(), b - 0.1 * sign.mean()
+        with torch.no_grad():
+            model.weights.fill_(w)
+            model.bias.fill_(b)
+        save_model(model, path)
+        return load_model(LinearRegressionModel(), path, map_location="cpu")
+
+    check.exercise_05_5(by_numpy)
+    assert_passed(capsys, "05.5")
+
+
+def test_05_5_loading_without_map_location_is_caught():
+    with pytest.raises(ExerciseError, match='(?s)without map_location.*map_location="cpu"'):
+        check.exercise_05_5(lambda *args: train_and_reload(*args, map_location=None))
+
+
+def test_05_5_skipping_the_steps_gets_the_training_hint():
+    with pytest.raises(ExerciseError, match="still the starting line"):
+        check.exercise_05_5(
+            lambda device, X, y, steps, path: train_and_reload(device, X, y, 0, path)
+        )
+
+
+def test_05_5_a_wrong_learning_rate_gets_the_recipe():
+    def slow(device, X, y, steps, path):
+        torch.manual_seed(42)
+        model = LinearRegressionModel().to(device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        for _ in range(steps):
+            loss = (model(X.to(device)) - y.to(device)).abs().mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        torch.save(model.state_dict(), path)
+        fresh = LinearRegressionModel()
+        fresh.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return fresh
+
+    with pytest.raises(ExerciseError, match=r"(?s)after 3 steps.*lr=0\.1"):
+        check.exercise_05_5(slow)
+
+
+def test_05_5_returning_the_model_still_on_the_device_is_caught(monkeypatch):
+    """A stand-in second device: the checker's get_device() says meta (shapes, no numbers)."""
+
+    def no_reload(device, X, y, steps, path):
+        torch.manual_seed(42)
+        model = LinearRegressionModel().to(device)
+        X, y = X.to(device), y.to(device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(steps):
+            loss = (model(X) - y).abs().mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        torch.save(model.state_dict(), path)
+        torch.load(path, map_location="cpu", weights_only=True)  # loaded, then not used
+        return model
+
+    monkeypatch.setattr("helpers.check.save_load.get_device", lambda: torch.device("meta"))
+    with pytest.raises(ExerciseError, match="parameters are on meta, not the CPU"):
+        check.exercise_05_5(no_reload)
+
+
+@pytest.mark.parametrize(
+    "options, problem",
+    [
+        ({"move_model": False}, "raised a RuntimeError"),
+        ({"move_data": False}, "raised a RuntimeError"),
+        ({"move_model": False, "move_data": False}, "holds tensors saved from cpu"),
+    ],
+    ids=["model left behind", "data left behind", "nothing moved"],
+)
+def test_05_5_a_model_or_data_not_moved_is_caught(monkeypatch, options, problem):
+    """On a second device (meta stands in for a GPU here) every slip about moving shows."""
+    monkeypatch.setattr("helpers.check.save_load.get_device", lambda: torch.device("meta"))
+    with pytest.raises(ExerciseError, match=f"(?s){problem}.*model.to\\(device\\)"):
+        check.exercise_05_5(lambda *args: train_and_reload(*args, **options))
+
+
+def test_05_5_changing_the_given_data_is_caught():
+    def in_place(device, X, y, steps, path):
+        X[0] = 0.5  # "tidying" the caller's data in place
+        return train_and_reload(device, X, y, steps, path)
+
+    with pytest.raises(ExerciseError, match="changed the X or y it was given"):
+        check.exercise_05_5(in_place)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_05_5_on_a_real_gpu_data_left_on_the_cpu_is_caught():
+    with pytest.raises(ExerciseError, match="raised a RuntimeError"):
+        check.exercise_05_5(lambda *args: train_and_reload(*args, move_data=False))

@@ -1,17 +1,23 @@
 """Checks for notebook 05's exercises: a save/load round trip, resuming from a checkpoint,
-refusing a booby-trapped file and keeping the best model.
+refusing a booby-trapped file, keeping the best model, and training on a device.
 
 Each check runs the learner's function inside its own temporary folder, so nothing is
 left behind. Expected values come from independent runs of ``helpers.train`` (an
-uninterrupted run, or one run with its full history), never from the learner's files.
+uninterrupted run, or one run with its full history) or a loop with the gradient written
+out, never from the learner's files. While the learner's function runs, the checks note
+each ``torch.load`` it makes, so that a file saved but never read back does not pass.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
+import numbers
 import os
 import pickle
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,7 @@ import torch
 from torch import nn
 
 from ..data import make_linear_data, split_data
+from ..device import get_device
 from ..model import LinearRegressionModel
 from ..persistence import ModelFileError, load_model
 from ..training import train
@@ -52,6 +59,50 @@ def _require_module(exercise: str, result: Any) -> nn.Module:
     return result
 
 
+@contextlib.contextmanager
+def _watching_loads() -> Iterator[list[dict[str, Any]]]:
+    """Note the arguments of every ``torch.load`` of a file (helpers' in-memory checks aside)."""
+    calls: list[dict[str, Any]] = []
+    real = torch.load
+
+    @functools.wraps(real)
+    def load(f: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(f, io.BytesIO):  # helpers test their own bytes before a save
+            location = args[0] if args else kwargs.get("map_location")
+            calls.append({"map_location": location, "weights_only": kwargs.get("weights_only")})
+        return real(f, *args, **kwargs)
+
+    torch.load = load
+    try:
+        yield calls
+    finally:
+        torch.load = real
+
+
+def _refuse_unsafe_loads(exercise: str, calls: list[dict[str, Any]]) -> None:
+    if any(call["weights_only"] is False for call in calls):
+        fail(
+            exercise,
+            "your function loads with weights_only=False.",
+            "Keep weights_only=True: a file of tensors never needs the unsafe kind of load.",
+        )
+
+
+def _as_float(exercise: str, value: Any, what: str) -> float:
+    """A float from a Python, NumPy or one-element tensor number; anything else fails."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.detach().cpu().item()
+    elif isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        fail(
+            exercise,
+            f"your function should return {what}, got a {type(value).__name__}.",
+            "Return a single number: a Python float (history.test_loss holds floats).",
+        )
+    return float(value)
+
+
 # --- Exercise 05.1 ---------------------------------------------------------------------
 
 
@@ -60,10 +111,18 @@ def exercise_05_1(save_and_reload: Callable[[nn.Module, Path], Any]) -> None:
     """Check ``save_and_reload(model, path) -> new model`` holding the same numbers."""
     ex = "05.1"
     model = line_model(1.25, -0.5).eval()
+    before = {name: p.clone() for name, p in _params(model).items()}
     X = torch.linspace(-1, 1, 9).unsqueeze(1)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "round_trip.pt"
-        result = _require_module(ex, run_answer(ex, save_and_reload, model, path))
+        with _watching_loads() as loads:
+            result = _require_module(ex, run_answer(ex, save_and_reload, model, path))
+        if not _same_params(_params(model), before):
+            fail(
+                ex,
+                "your function changed the parameters of the model it was given.",
+                "Save the model as it is: torch.save(model.state_dict(), path) changes nothing.",
+            )
         if not path.exists():
             fail(
                 ex,
@@ -84,6 +143,15 @@ def exercise_05_1(save_and_reload: Callable[[nn.Module, Path], Any]) -> None:
                 "the file does not hold the model's state_dict.",
                 "Save model.state_dict(): a dict with the keys 'weights' and 'bias'.",
             )
+        if not all(isinstance(t, torch.Tensor) for t in state.values()) or not _same_params(
+            {k: t.detach() for k, t in state.items()}, before
+        ):
+            fail(
+                ex,
+                "the numbers in the file are not the given model's.",
+                "Save the state_dict of the model your function was given, not of another one.",
+            )
+    _refuse_unsafe_loads(ex, loads)
     if result is model:
         fail(
             ex,
@@ -91,7 +159,23 @@ def exercise_05_1(save_and_reload: Callable[[nn.Module, Path], Any]) -> None:
             "Load the file into a fresh LinearRegressionModel(), so that its numbers can only "
             "have come from the file.",
         )
-    if not _same_params(_params(result), _params(model)):
+    if not loads:
+        fail(
+            ex,
+            "your function never read the file back (it made no torch.load).",
+            "Load the new model's numbers from the file: "
+            "new_model.load_state_dict(torch.load(path, weights_only=True)).",
+        )
+    shared = {p.data_ptr() for p in model.parameters()}
+    if any(p.data_ptr() in shared for p in result.parameters()):
+        fail(
+            ex,
+            "the returned model shares its parameters' memory with the model it was given, so "
+            "changing one changes the other.",
+            "Make a new LinearRegressionModel() and load_state_dict() the file into it: that "
+            "copies the numbers into the new model's own tensors.",
+        )
+    if not _same_params(_params(result), before):
         fail(
             ex,
             "the returned model's parameters differ from the saved model's.",
@@ -154,9 +238,10 @@ def exercise_05_2(train_with_restart: Callable[[Path, int, int], Any]) -> None:
     ex = "05.2"
     for first, second in [(20, 15), (7, 3)]:
         with tempfile.TemporaryDirectory() as folder:
-            with keeps_random_state():
+            with keeps_random_state(), _watching_loads() as loads:
                 result = run_answer(ex, train_with_restart, Path(folder), first, second)
             result = _require_module(ex, result)
+            _refuse_unsafe_loads(ex, loads)
             files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
             if not files:
                 fail(
@@ -179,6 +264,13 @@ def exercise_05_2(train_with_restart: Callable[[Path, int, int], Any]) -> None:
                     ex,
                     "the checkpoint does not contain the optimizer's state.",
                     "Save optimizer.state_dict() next to model.state_dict(): the momentum lives there.",
+                )
+            if not loads:
+                fail(
+                    ex,
+                    "your function saved a checkpoint but never loaded it (it made no torch.load).",
+                    "Resume from the file, as a new session would: load it into a new model and a "
+                    "new optimizer, then train on.",
                 )
         device = next(result.parameters()).device
         got = _params(result)
@@ -314,14 +406,7 @@ def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
             path = Path(name) / "best.pt"
             with keeps_random_state():
                 got = run_answer(ex, keep_best, Path(name), epochs)
-            if isinstance(got, torch.Tensor) and got.numel() == 1:
-                got = got.item()
-            if not isinstance(got, (int, float)) or isinstance(got, bool):
-                fail(
-                    ex,
-                    f"your function should return the lowest test loss, got a {type(got).__name__}.",
-                    "Return the best test loss as a float (history.test_loss holds floats).",
-                )
+            got = _as_float(ex, got, "the lowest test loss")
             if not path.exists():
                 fail(
                     ex,
@@ -355,3 +440,163 @@ def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
                 else "Save the model right after the epoch whose test loss is the new lowest.",
             )
     passed(ex, "best.pt holds the epoch with the lowest test loss.")
+
+
+# --- Exercise 05.5 ---------------------------------------------------------------------
+
+
+def _devices_to_try() -> list[torch.device]:
+    """The CPU, and the device ``get_device()`` picks when that is another one."""
+    devices = [torch.device("cpu")]
+    best = get_device()
+    if best.type != "cpu":
+        devices.append(best)
+    return devices
+
+
+def _saved_locations(path: Path) -> set[str]:
+    """The device types the file's tensors were saved from ('cpu', 'cuda', ...)."""
+    found: list[str] = []
+
+    def note(storage: Any, location: str) -> Any:
+        found.append(location.partition(":")[0])
+        return storage
+
+    torch.load(path, map_location=note, weights_only=True)
+    return set(found)
+
+
+def _hand_trained_line(X: torch.Tensor, y: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
+    """[w, b] after ``steps`` full-batch steps on the MAE from the seed-42 start, in float64.
+
+    The gradient of mean(|w*x + b - y|) is mean(sign(r) * x) for w and mean(sign(r)) for b,
+    where r is the prediction minus the target.
+    """
+    with keeps_random_state(seed=42):
+        w, b = torch.randn(1).double(), torch.randn(1).double()  # LinearRegressionModel's start
+    x, t = X.double(), y.double()
+    for _ in range(steps):
+        sign = torch.sign(w * x + b - t)
+        w, b = w - lr * (sign * x).mean(), b - lr * sign.mean()
+    return torch.cat([w, b])
+
+
+def _line_of(model: nn.Module) -> torch.Tensor:
+    """[w, b] of any one-input line model (LinearRegressionModel, nn.Linear, float64 or not)."""
+    probe = torch.tensor([[0.0], [1.0]])
+    first = next(model.parameters())
+    with torch.inference_mode():
+        at = model(probe.to(first.device, first.dtype)).detach().cpu().double().ravel()
+    return torch.stack([at[1] - at[0], at[0]])
+
+
+@keeps_random_state()
+def exercise_05_5(train_and_reload: Callable[..., Any]) -> None:
+    """Check ``train_and_reload(device, X, y, steps, path) -> model on the CPU``.
+
+    The function trains a seed-42 line on ``device`` by hand (L1 loss, SGD with lr 0.1,
+    full batch), saves its state_dict from there to ``path`` and returns a new model loaded
+    from the file with ``map_location="cpu"``. It runs on the CPU and, where
+    ``get_device()`` picks another device, there too; X and y arrive on the CPU, shape (N, 1).
+    """
+    ex = "05.5"
+    lr = 0.1
+    X_train, y_train, _, _ = _default_split()
+    X_noisy, y_noisy = make_linear_data(weight=-0.4, bias=0.9, noise_std=0.1, seed=5)
+    for device in _devices_to_try():
+        for X, y, steps in [(X_train, y_train, 3), (X_noisy, y_noisy, 20)]:
+            X_given, y_given = X.clone(), y.clone()
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "trained_on_device.pt"
+                try:
+                    with keeps_random_state(), _watching_loads() as loads:
+                        result = run_answer(
+                            ex, train_and_reload, device, X_given, y_given, steps, path
+                        )
+                except RuntimeError:
+                    if device.type == "cpu":
+                        raise
+                    fail(
+                        ex,
+                        f"on the device {device} your function raised a RuntimeError (above).",
+                        "The usual cause: one calculation mixes tensors from two devices. Move the "
+                        "model (model.to(device)) and the data (X = X.to(device), y = y.to(device), "
+                        "keeping the results) before the first prediction.",
+                    )
+                if not (
+                    X_given.device.type == "cpu"
+                    and torch.equal(X_given, X)
+                    and torch.equal(y_given, y)
+                ):
+                    fail(
+                        ex,
+                        "your function changed the X or y it was given.",
+                        "Keep the moved data in new names or the same local names "
+                        "(X = X.to(device)); never write into the caller's tensors.",
+                    )
+                result = _require_module(ex, result)
+                if not path.exists():
+                    fail(
+                        ex,
+                        "there is no file at the path your function was given.",
+                        "After training, torch.save(model.state_dict(), path).",
+                    )
+                try:
+                    locations = _saved_locations(path)
+                except pickle.UnpicklingError:
+                    fail(
+                        ex,
+                        "the file does not load with weights_only=True.",
+                        "Save model.state_dict() (only tensors), not the model object itself.",
+                    )
+            if locations and locations != {device.type}:
+                fail(
+                    ex,
+                    f"training was to run on {device.type}, but the file holds tensors saved from "
+                    f"{', '.join(sorted(locations))}.",
+                    "Move the model to the device before training (model.to(device)), and save "
+                    "its state_dict straight from there; map_location brings it back on loading.",
+                )
+            _refuse_unsafe_loads(ex, loads)
+            if not loads:
+                fail(
+                    ex,
+                    "your function never loaded the file it saved (it made no torch.load).",
+                    "Return a new model loaded from the file: that is what another machine does.",
+                )
+            if any(call["map_location"] is None for call in loads):
+                fail(
+                    ex,
+                    "your function loads the file without map_location. A file saved on a GPU "
+                    "then only loads on a machine that has that GPU.",
+                    'Pass map_location="cpu" to torch.load: the tensors then land on the CPU '
+                    "whatever device saved them.",
+                )
+            off_cpu = {p.device.type for p in result.parameters()} - {"cpu"}
+            if off_cpu:
+                fail(
+                    ex,
+                    f"the returned model's parameters are on {', '.join(sorted(off_cpu))}, not the CPU.",
+                    "Load the file into a new LinearRegressionModel() (made on the CPU) with "
+                    'map_location="cpu", and return that model.',
+                )
+            got = _line_of(result)
+            expected = _hand_trained_line(X, y, steps, lr)
+            if not torch.allclose(got, expected, rtol=0, atol=1e-5):
+                untrained = torch.allclose(got, _hand_trained_line(X, y, 0, lr), rtol=0, atol=1e-6)
+                fail(
+                    ex,
+                    f"after {steps} steps on {device.type} the line should be "
+                    f"w={expected[0]:.4f}, b={expected[1]:.4f}; yours is "
+                    f"w={got[0]:.4f}, b={got[1]:.4f}.",
+                    "It is still the starting line: run the steps (forward, loss, zero_grad, "
+                    "backward, step) before saving."
+                    if untrained
+                    else "Start from torch.manual_seed(42) and LinearRegressionModel(), use "
+                    "nn.L1Loss() on the X and y given, SGD with lr=0.1, and one step per pass "
+                    "over all the data: forward, loss, zero_grad, backward, step.",
+                )
+    passed(
+        ex,
+        "trained on the device, saved from there, loaded back on the CPU with the right numbers.",
+    )
