@@ -12,7 +12,13 @@ from .data import exercise_01_1, exercise_01_2, exercise_01_3, exercise_01_4
 from .evaluation import exercise_04_1, exercise_04_2, exercise_04_3, exercise_04_4
 from .model import exercise_02_1, exercise_02_2, exercise_02_3, exercise_02_4
 from .real_data import exercise_06_1, exercise_06_2, exercise_06_3
-from .save_load import exercise_05_1, exercise_05_2, exercise_05_3, exercise_05_4
+from .save_load import (
+    exercise_05_1,
+    exercise_05_2,
+    exercise_05_3,
+    exercise_05_4,
+    exercise_05_5,
+)
 from .training import exercise_03_1, exercise_03_2, exercise_03_3, exercise_03_4
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "exercise_05_2",
     "exercise_05_3",
     "exercise_05_4",
+    "exercise_05_5",
     "exercise_06_1",
     "exercise_06_2",
     "exercise_06_3",
