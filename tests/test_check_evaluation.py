@@ -181,3 +181,74 @@ def test_04_4_ignoring_shuffle_gets_the_split_hint():
 def test_04_4_measuring_before_training_is_caught():
     with pytest.raises(ExerciseError, match="(?s)shuffle=False.*after training"):
         check.exercise_04_4(lambda shuffle, seed=0: trained_maes(shuffle, seed, train_first=False))
+
+
+# Inputs written into in place, and right answers written differently
+
+
+def test_04_1_an_in_place_subtraction_is_caught():
+    def in_place(y_true, y_pred):
+        y_pred -= y_true  # the errors, written over the predictions
+        return (1 - (y_pred**2).sum() / ((y_true - y_true.mean()) ** 2).sum()).item()
+
+    with pytest.raises(ExerciseError, match="changed a tensor it was given"):
+        check.exercise_04_1(in_place)
+
+
+def test_04_2_centring_x_in_place_is_caught():
+    def centres(model, X, y):
+        shift = X.mean()
+        X -= shift  # "centre x first", in the caller's tensor
+        A = torch.cat([X, torch.ones_like(X)], dim=1)
+        w, b = torch.linalg.lstsq(A, y).solution
+        best = ((w * X + b - y) ** 2).mean().item()
+        return mse(model, X + shift, y) - best
+
+    with pytest.raises(ExerciseError, match="changed a tensor it was given"):
+        check.exercise_04_2(centres)
+
+
+def test_04_3_an_in_place_residual_is_caught():
+    def in_place(y_true, y_pred):
+        r = y_true.sub_(y_pred)
+        return {"mean": r.mean(), "std": r.std(), "max_abs": r.abs().max()}
+
+    with pytest.raises(ExerciseError, match="changed a tensor it was given"):
+        check.exercise_04_3(in_place)
+
+
+def test_04_1_accepts_numpy_and_float64(capsys):
+    def r2_numpy(y_true, y_pred):
+        t, p = y_true.numpy(), y_pred.numpy()
+        return 1 - ((t - p) ** 2).sum() / ((t - t.mean()) ** 2).sum()
+
+    def r2_float64(y_true, y_pred):
+        t, p = y_true.double(), y_pred.double()
+        return 1 - ((t - p) ** 2).mean() / t.var(correction=0)
+
+    for answer in (r2_numpy, r2_float64):
+        check.exercise_04_1(answer)
+        assert_passed(capsys, "04.1")
+
+
+def test_04_2_accepts_numpy_polyfit(capsys):
+    import numpy as np
+
+    def gap_numpy(model, X, y):
+        x, t = X.double().numpy().ravel(), y.double().numpy().ravel()
+        slope, intercept = np.polyfit(x, t, 1)
+        with torch.inference_mode():
+            p = model(X).double().numpy().ravel()
+        return np.mean((p - t) ** 2) - np.mean((slope * x + intercept - t) ** 2)
+
+    check.exercise_04_2(gap_numpy)
+    assert_passed(capsys, "04.2")
+
+
+def test_04_3_accepts_numpy_values(capsys):
+    def stats_numpy(y_true, y_pred):
+        r = (y_true - y_pred).numpy()
+        return {"mean": r.mean(), "std": r.std(ddof=1), "max_abs": abs(r).max()}
+
+    check.exercise_04_3(stats_numpy)
+    assert_passed(capsys, "04.3")

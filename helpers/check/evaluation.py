@@ -48,6 +48,17 @@ def _as_numbers(exercise: str, value: Any, keys: tuple[str, ...]) -> dict[str, f
     return {key: _as_number(exercise, value[key], f"got[{key!r}]") for key in value}
 
 
+def _refuse_changed_inputs(exercise: str, given: tuple, originals: tuple) -> None:
+    """Fail when the learner's function wrote into the tensors it was given."""
+    if not all(torch.equal(g, o) for g, o in zip(given, originals, strict=True)):
+        fail(
+            exercise,
+            "your function changed a tensor it was given, in place.",
+            "Compute new tensors (errors = y_true - y_pred) instead of writing into the "
+            "arguments (-=, or methods ending in _ such as sub_): the caller still needs them.",
+        )
+
+
 def _noisy_line(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return make_linear_data(weight=0.7, bias=0.3, noise_std=0.05, seed=seed)
 
@@ -108,7 +119,9 @@ def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> Non
         ),
     ]
     for targets, predictions, expected, what, hint in cases:
-        got = run_answer(ex, r_squared, targets.clone(), predictions.clone())
+        given = (targets.clone(), predictions.clone())
+        got = run_answer(ex, r_squared, *given)
+        _refuse_changed_inputs(ex, given, (targets, predictions))
         got = _as_number(ex, got, "R²")
         if not math.isfinite(got):
             fail(
@@ -138,7 +151,10 @@ def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
         model = line_model(weight, bias).eval()
         w32, b32 = model.weights.item(), model.bias.item()
         expected = float(np.mean((w32 * x64 + b32 - t64) ** 2)) - best_mse
-        got = _as_number(ex, run_answer(ex, gap_to_least_squares, model, X, y), "The gap")
+        given = (X.clone(), y.clone())
+        got = run_answer(ex, gap_to_least_squares, model, *given)
+        _refuse_changed_inputs(ex, given, (X, y))
+        got = _as_number(ex, got, "The gap")
         if model.weights.item() != w32 or model.bias.item() != b32:
             fail(
                 ex,
@@ -178,7 +194,9 @@ def exercise_04_3(residual_stats: Callable[[torch.Tensor, torch.Tensor], Any]) -
         (y_noisy, noisy_pred),
     ]
     for y_true, y_pred in cases:
-        got = run_answer(ex, residual_stats, y_true.clone(), y_pred.clone())
+        given = (y_true.clone(), y_pred.clone())
+        got = run_answer(ex, residual_stats, *given)
+        _refuse_changed_inputs(ex, given, (y_true, y_pred))
         values = _as_numbers(ex, got, ("mean", "std", "max_abs"))
         r = (y_true.double() - y_pred.double()).numpy().ravel()
         if abs(values["mean"] - r.mean()) > 1e-5:
