@@ -1,10 +1,15 @@
-"""Shared pieces of the exercise checkers: the error a wrong answer raises, the pass line,
-a copy of the learner's random state and default dtype to check on, a time limit on the
-learner's function, and a straight-line model with known parameters."""
+"""What every exercise checker shares, so that a checker holds only its cases and hints.
+
+``@exercise("03.4")`` makes a function a checker: it runs on a copy of the learner's random
+state and default dtype, its own frames are cut from tracebacks, and inside it ``fail``,
+``passed`` and ``run_answer`` name the exercise. ``run_answer`` calls the learner's function
+under a time limit; ``line_model`` is a straight-line model with known parameters.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import signal
@@ -21,6 +26,8 @@ from ..model import LinearRegressionModel
 # Frames from files in this folder are the checkers' own (the spelling of __file__, as in tracebacks).
 _CHECK_FOLDER = os.path.join(os.path.dirname(__file__), "")
 
+_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("exercise", default="?")
+
 #: Seconds a learner's function may run before the check stops it (every answer needs < 5).
 ANSWER_SECONDS = 60.0
 
@@ -29,7 +36,34 @@ class ExerciseError(AssertionError):
     """A learner's answer is not right yet; the message says what is wrong and hints at a fix."""
 
 
-def run_answer(exercise: str, answer: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def exercise(label: str, *, seed: int | None = None) -> Callable[[Callable], Callable]:
+    """Decorate the checker of exercise ``label`` (e.g. ``"03.4"``).
+
+    The checker runs inside :class:`keeps_random_state` (from ``seed`` if given), with
+    ``label`` as the exercise that ``fail``, ``passed`` and ``run_answer`` name, and any error
+    it raises reaches the learner without the checkers' own traceback frames.
+    """
+
+    def decorate(checker: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(checker)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
+            token = _LABEL.set(label)
+            try:
+                with keeps_random_state(seed):
+                    return checker(*args, **kwargs)
+            except Exception as error:
+                error.with_traceback(_without_checker_frames(error.__traceback__))
+                raise
+            finally:
+                _LABEL.reset(token)
+
+        return wrapper
+
+    return decorate
+
+
+def run_answer(answer: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call the learner's function; an unfinished one raises its own NotImplementedError.
 
     One that is still running after ``ANSWER_SECONDS`` is stopped with an ExerciseError
@@ -37,15 +71,15 @@ def run_answer(exercise: str, answer: Callable[..., Any], *args: Any, **kwargs: 
     """
     if not callable(answer):
         raise ExerciseError(
-            f"Exercise {exercise}: pass the function you wrote (its name, without calling it), "
+            f"Exercise {_LABEL.get()}: pass the function you wrote (its name, without calling it), "
             f"not a {type(answer).__name__}."
         )
-    with _time_limit(exercise, ANSWER_SECONDS):
+    with _time_limit(ANSWER_SECONDS):
         return answer(*args, **kwargs)
 
 
 @contextlib.contextmanager
-def _time_limit(exercise: str, seconds: float):
+def _time_limit(seconds: float):
     """Raise ExerciseError in the running code after ``seconds``; an earlier alarm is kept."""
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     earlier = signal.getitimer(signal.ITIMER_REAL) if usable else (0.0, 0.0)
@@ -56,7 +90,6 @@ def _time_limit(exercise: str, seconds: float):
     def stop(signum: int, frame: Any) -> None:
         __tracebackhide__ = True
         fail(
-            exercise,
             f"your function was still running after {seconds:g} seconds, so the check stopped it.",
             "look for a loop whose condition never turns false, or many more epochs than the "
             "exercise asks for. If a cell ever hangs, interrupt the kernel (the square button).",
@@ -75,24 +108,23 @@ def _time_limit(exercise: str, seconds: float):
             signal.setitimer(signal.ITIMER_REAL, left, earlier[1])
 
 
-def fail(exercise: str, problem: str, hint: str) -> None:
+def fail(problem: str, hint: str) -> None:
     """Raise the one error a wrong answer gets: what is wrong, then a hint (never the answer)."""
-    raise ExerciseError(f"Exercise {exercise}: {problem}\nHint: {hint}")
+    raise ExerciseError(f"Exercise {_LABEL.get()}: {problem}\nHint: {hint}")
 
 
-def passed(exercise: str, detail: str = "") -> None:
+def passed(detail: str = "") -> None:
     """Print the single line a correct answer gets."""
-    print(f"Exercise {exercise} passed{': ' + detail if detail else '.'}")
+    print(f"Exercise {_LABEL.get()} passed{': ' + detail if detail else '.'}")
 
 
 class keeps_random_state:
-    """Run a block, or a whole checker (``@keeps_random_state()``), on a copy of the learner's state.
+    """Run a block on a copy of the learner's random state and default dtype.
 
     The copy of the (CPU) random state starts from ``seed`` when one is given, and the block
     runs with torch's default dtype float32, the course's. However the block ends, the
     learner's own random state and default dtype are put back, so checking never shifts a
     notebook's numbers, and a learner who set float64 gets the same verdict as one who did not.
-    As a decorator it also cuts the checkers' own frames out of any error's traceback.
     """
 
     def __init__(self, seed: int | None = None) -> None:
@@ -111,19 +143,6 @@ class keeps_random_state:
         fork, dtype = self._saved.pop()
         torch.set_default_dtype(dtype)
         return fork.__exit__(*exc_info)
-
-    def __call__(self, checker: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(checker)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
-            try:
-                with self:
-                    return checker(*args, **kwargs)
-            except Exception as error:
-                error.with_traceback(_without_checker_frames(error.__traceback__))
-                raise
-
-        return wrapper
 
 
 def _without_checker_frames(tb: types.TracebackType | None) -> types.TracebackType | None:

@@ -13,37 +13,33 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._core import fail, keeps_random_state, passed, run_answer
+from ._core import exercise, fail, passed, run_answer
 
 
-def _as_pair(exercise: str, result: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def _as_pair(result: Any) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(result, tuple) or len(result) != 2:
         fail(
-            exercise,
             f"your function returned a {type(result).__name__}, not a pair (X, y).",
             "end the function with `return X, y`.",
         )
     for name, value in zip(("X", "y"), result, strict=True):
         if not isinstance(value, torch.Tensor):
             fail(
-                exercise,
                 f"{name} is a {type(value).__name__}, not a torch tensor.",
                 "build X with torch.arange and compute y from X, so both stay tensors.",
             )
         if not value.is_floating_point():
             fail(
-                exercise,
                 f"{name} has dtype {value.dtype}; a model needs floating-point numbers.",
                 "give torch.arange float arguments (0.0, 1.0, ...) so it makes float32 values.",
             )
     return result
 
 
-def _as_split(exercise: str, result: Any) -> tuple[torch.Tensor, ...]:
+def _as_split(result: Any) -> tuple[torch.Tensor, ...]:
     names = ("X_train", "y_train", "X_test", "y_test")
     if not isinstance(result, tuple) or len(result) != 4:
         fail(
-            exercise,
             f"your function returned a {type(result).__name__}"
             + (f" of length {len(result)}" if isinstance(result, tuple) else "")
             + ", not the four tensors X_train, y_train, X_test, y_test.",
@@ -52,48 +48,43 @@ def _as_split(exercise: str, result: Any) -> tuple[torch.Tensor, ...]:
     for name, value in zip(names, result, strict=True):
         if not isinstance(value, torch.Tensor):
             fail(
-                exercise,
                 f"{name} is a {type(value).__name__}, not a torch tensor.",
                 "slice the tensors you were given (X[:n], X[n:]) instead of converting them.",
             )
     return result
 
 
-def _column(exercise: str, name: str, value: torch.Tensor, rows: int) -> np.ndarray:
+def _column(name: str, value: torch.Tensor, rows: int) -> np.ndarray:
     """Check a tensor is an (rows, 1) column and return it as a flat float64 array."""
     if value.ndim == 1 and len(value) == rows:
         fail(
-            exercise,
             f"{name} has shape {tuple(value.shape)}: the right numbers, but not a column.",
             "make it shape (N, 1), one row per example, with .unsqueeze(dim=1).",
         )
     if value.ndim != 2 or value.shape[1] != 1:
         fail(
-            exercise,
             f"{name} has shape {tuple(value.shape)}, but it should be a column of shape ({rows}, 1).",
             "one row per example and one feature per row; .unsqueeze(dim=1) turns (N,) into (N, 1).",
         )
     if value.shape[0] != rows:
         fail(
-            exercise,
             f"{name} has {value.shape[0]} rows, but it should have {rows}.",
             "check the start, end and step you give torch.arange (the end is not included).",
         )
     return value.detach().to("cpu", torch.float64).numpy()[:, 0]
 
 
-def _run_on_copies(ex: str, answer: Callable, X: torch.Tensor, y: torch.Tensor, *args: Any) -> Any:
+def _run_on_copies(answer: Callable, X: torch.Tensor, y: torch.Tensor, *args: Any) -> Any:
     """Call ``answer(X, y, *args)`` on copies of X and y; fail if it changed either copy.
 
     A function that shuffles or rescales its inputs in place can return the right numbers and
     still spoil the caller's data for every later cell, so that counts as wrong.
     """
     X_given, y_given = X.clone(), y.clone()
-    result = run_answer(ex, answer, X_given, y_given, *args)
+    result = run_answer(answer, X_given, y_given, *args)
     for name, given, original in (("X", X_given, X), ("y", y_given, y)):
         if not torch.equal(given, original):
             fail(
-                ex,
                 f"your function changed the {name} it was given (its rows are no longer the "
                 "ones passed in), so the caller's data is spoilt for every later cell.",
                 f"build new tensors, e.g. {name}[order] or {name}[:n_train], instead of writing "
@@ -109,42 +100,36 @@ def _default_line() -> tuple[torch.Tensor, torch.Tensor]:
     return X, 0.7 * X + 0.3
 
 
-@keeps_random_state()
+@exercise("01.1")
 def exercise_01_1(answer: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> None:
     """``answer()`` returns X, y for y = 0.3x + 0.9 at x = 0, 0.01, ..., 0.99, each (100, 1)."""
-    ex = "01.1"
-    X, y = _as_pair(ex, run_answer(ex, answer))
-    x = _column(ex, "X", X, 100)
-    y_values = _column(ex, "y", y, 100)
+    X, y = _as_pair(run_answer(answer))
+    x = _column("X", X, 100)
+    y_values = _column("y", y, 100)
     expected_x = np.arange(100) * 0.01
     if not np.allclose(x, expected_x, atol=1e-5):
         fail(
-            ex,
             f"X should run 0.00, 0.01, ..., 0.99 but starts {x[0]:.4f}, {x[1]:.4f} "
             f"and ends {x[-1]:.4f}.",
             "use torch.arange with start 0, end 1 and step 0.01.",
         )
     if np.allclose(y_values, 0.7 * x + 0.3, atol=1e-5):
         fail(
-            ex,
             "y still follows the notebook's line y = 0.7x + 0.3.",
             "change the weight to 0.3 and the bias to 0.9.",
         )
     if not np.allclose(y_values, 0.3 * x + 0.9, atol=1e-5):
         worst = int(np.argmax(np.abs(y_values - (0.3 * x + 0.9))))
         fail(
-            ex,
             f"at x = {x[worst]:.4f}, y is {y_values[worst]:.4f} but 0.3x + 0.9 "
             f"is {0.3 * x[worst] + 0.9:.4f}.",
             "compute y = weight * X + bias with weight 0.3 and bias 0.9, and add no noise.",
         )
-    passed(ex, "100 points on y = 0.3x + 0.9, X and y both of shape (100, 1).")
+    passed("100 points on y = 0.3x + 0.9, X and y both of shape (100, 1).")
 
 
-def _expect_ordered_split(
-    ex: str, answer: Callable, X: torch.Tensor, y: torch.Tensor, n_train: int
-) -> None:
-    X_train, y_train, X_test, y_test = _as_split(ex, _run_on_copies(ex, answer, X, y))
+def _expect_ordered_split(answer: Callable, X: torch.Tensor, y: torch.Tensor, n_train: int) -> None:
+    X_train, y_train, X_test, y_test = _as_split(_run_on_copies(answer, X, y))
     n = len(X)
     for name, value, rows in (
         ("X_train", X_train, n_train),
@@ -154,14 +139,12 @@ def _expect_ordered_split(
     ):
         if value.shape[1:] != X.shape[1:] or value.ndim != X.ndim:
             fail(
-                ex,
                 f"{name} has shape {tuple(value.shape)}; the rows should keep shape (N, 1).",
                 "slice rows only, as in X[:n_train], without reshaping.",
             )
         if len(value) != rows:
             share = len(X_train) / n if n else 0.0
             fail(
-                ex,
                 f"with {n} rows, {name} should have {rows} rows but has {len(value)} "
                 f"(your training share is {share:.0%}).",
                 "compute n_train = int(0.7 * len(X)) from the data you are given, "
@@ -171,32 +154,29 @@ def _expect_ordered_split(
     got_x = torch.cat([X_train, X_test])[:, 0].detach().double().numpy()
     if not np.array_equal(got_x, expected_x):
         fail(
-            ex,
             "the rows are not the first 70 % for training and the last 30 % for testing, in order.",
             "this split keeps the order: no shuffling, X[:n_train] trains and X[n_train:] tests.",
         )
     got_y = torch.cat([y_train, y_test])[:, 0].detach().double().numpy()
     if not np.array_equal(got_y, y[:, 0].double().numpy()):
         fail(
-            ex,
             "the X rows are right, but the y rows do not belong to them.",
             "split y at the same place as X.",
         )
 
 
-@keeps_random_state()
+@exercise("01.2")
 def exercise_01_2(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     """``answer(X, y)`` splits in order: the first 70 % of rows train, the rest test."""
-    ex = "01.2"
     X, y = _default_line()
-    _expect_ordered_split(ex, answer, X, y, n_train=35)
+    _expect_ordered_split(answer, X, y, n_train=35)
     X_long = torch.arange(100, dtype=torch.float32).unsqueeze(1) / 100
-    _expect_ordered_split(ex, answer, X_long, 2 * X_long - 1, n_train=70)
-    passed(ex, "35 training and 15 test rows from 50 (and 70/30 from 100), order kept.")
+    _expect_ordered_split(answer, X_long, 2 * X_long - 1, n_train=70)
+    passed("35 training and 15 test rows from 50 (and 70/30 from 100), order kept.")
 
 
 def _shuffled_split(
-    ex: str, answer: Callable, X: torch.Tensor, weight: float, bias: float, seed: int
+    answer: Callable, X: torch.Tensor, weight: float, bias: float, seed: int
 ) -> tuple[torch.Tensor, ...]:
     """Run ``answer(X, weight * X + bias, seed)`` and check it is an 80/20 split of shuffled rows.
 
@@ -205,7 +185,7 @@ def _shuffled_split(
     shuffled only the training (or only the test) rows, form one unbroken stretch of X.
     """
     y = weight * X + bias
-    split = _as_split(ex, _run_on_copies(ex, answer, X, y, seed))
+    split = _as_split(_run_on_copies(answer, X, y, seed))
     X_train, y_train, X_test, y_test = split
     n = len(X)
     n_train = int(0.8 * n)
@@ -217,7 +197,6 @@ def _shuffled_split(
     ):
         if tuple(value.shape) != (rows, 1):
             fail(
-                ex,
                 f"{name} has shape {tuple(value.shape)}, but an 80/20 split of {n} rows "
                 f"gives ({rows}, 1).",
                 "shuffle whole rows (index with a permutation), then use n_train = int(0.8 * len(X)) "
@@ -228,20 +207,17 @@ def _shuffled_split(
     y_all = torch.cat([y_train, y_test])[:, 0].detach().double().numpy()
     if not np.allclose(np.sort(x_all), x_original, atol=1e-6):
         fail(
-            ex,
             f"the X values are not the original {n} values, each used once.",
             "reorder the rows with one permutation, e.g. torch.randperm(len(X)); do not draw new values.",
         )
     if np.array_equal(x_all, x_original):
         fail(
-            ex,
             "the rows come back in their original order, so nothing was shuffled.",
             "index X and y with a random permutation of the row numbers before splitting.",
         )
     if not np.allclose(y_all, weight * x_all + bias, atol=1e-5):
         broken = int(np.sum(~np.isclose(y_all, weight * x_all + bias, atol=1e-5)))
         fail(
-            ex,
             f"{broken} of {n} rows no longer satisfy y = {weight}x + {bias}: X and y were "
             "shuffled apart.",
             "make ONE permutation and index both X and y with it, so each x keeps its y.",
@@ -258,7 +234,6 @@ def _shuffled_split(
             else f", x from {test_x.min():.4f} to {test_x.max():.4f}"
         )
         fail(
-            ex,
             f"the {n - n_train} test rows were neighbours in the original order (one unbroken "
             f"stretch{span}), so they are not a random sample of the data.",
             "shuffle ALL rows first with one random permutation, then split; do not split first "
@@ -267,49 +242,44 @@ def _shuffled_split(
     return split
 
 
-@keeps_random_state()
+@exercise("01.3")
 def exercise_01_3(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     """``answer(X, y, seed)`` shuffles rows (keeping X and y together), then splits 80/20."""
-    ex = "01.3"
     X, _ = _default_line()
-    first = _shuffled_split(ex, answer, X, 0.7, 0.3, 0)
-    again = _shuffled_split(ex, answer, X, 0.7, 0.3, 0)
+    first = _shuffled_split(answer, X, 0.7, 0.3, 0)
+    again = _shuffled_split(answer, X, 0.7, 0.3, 0)
     if not all(torch.equal(a, b) for a, b in zip(first, again, strict=True)):
         fail(
-            ex,
             "two calls with the same seed gave different splits.",
             "seed the shuffle with the seed argument (e.g. a torch.Generator().manual_seed(seed)).",
         )
-    other = _shuffled_split(ex, answer, X, 0.7, 0.3, 1)
+    other = _shuffled_split(answer, X, 0.7, 0.3, 1)
     if all(torch.equal(a, b) for a, b in zip(first, other, strict=True)):
         fail(
-            ex,
             "seeds 0 and 1 gave exactly the same split.",
             "use the seed argument you are given rather than a fixed number.",
         )
     X_short = torch.arange(30, dtype=torch.float32).unsqueeze(1) / 30
-    _shuffled_split(ex, answer, X_short, -2.0, 1.0, 0)
+    _shuffled_split(answer, X_short, -2.0, 1.0, 0)
     passed(
-        ex,
         "40/10 shuffled split of 50 rows (24/6 of 30), test rows spread over the data, "
         "every x still paired with its y, same seed same split.",
     )
 
 
-def _noisy_fit(ex: str, answer: Callable, noise_std: float, seed: int) -> tuple[np.ndarray, ...]:
-    X, y = _as_pair(ex, run_answer(ex, answer, noise_std, seed))
-    x = _column(ex, "X", X, 50)
-    y_values = _column(ex, "y", y, 50)
+def _noisy_fit(answer: Callable, noise_std: float, seed: int) -> tuple[np.ndarray, ...]:
+    X, y = _as_pair(run_answer(answer, noise_std, seed))
+    x = _column("X", X, 50)
+    y_values = _column("y", y, 50)
     if not np.allclose(x, np.arange(50) * 0.02, atol=1e-6):
         fail(
-            ex,
             "X is not 0.00, 0.02, ..., 0.98.",
             "keep X exactly as in the notebook and add the noise to y only.",
         )
     return x, y_values
 
 
-@keeps_random_state()
+@exercise("01.4")
 def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tensor]]) -> None:
     """``answer(noise_std, seed)`` returns the 50 notebook points with Gaussian noise on y.
 
@@ -317,25 +287,21 @@ def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tenso
     residuals, and by their mean and spread pooled over 20 seeds at ``noise_std=0.3``, with
     bounds several standard errors wide, so any correct generator passes.
     """
-    ex = "01.4"
-    x, y_clean = _noisy_fit(ex, answer, 0.0, 0)
+    x, y_clean = _noisy_fit(answer, 0.0, 0)
     if not np.allclose(y_clean, 0.7 * x + 0.3, atol=1e-5):
         fail(
-            ex,
             "with noise_std=0 the points should lie exactly on y = 0.7x + 0.3, but they do not.",
             "start from y = 0.7 * X + 0.3 and add noise_std times standard normal noise.",
         )
-    x, y_values = _noisy_fit(ex, answer, 0.1, 0)
+    x, y_values = _noisy_fit(answer, 0.1, 0)
     spread = float(np.std(y_values - (0.7 * x + 0.3)))
     if spread < 1e-6:
         fail(
-            ex,
             "with noise_std=0.1 the points still lie exactly on the line.",
             "add noise to y: noise_std * torch.randn(...) with the same shape as y.",
         )
     if not 0.05 <= spread <= 0.15:
         fail(
-            ex,
             f"with noise_std=0.1 the points scatter {spread:.4f} around the line on average; "
             "expected about 0.1.",
             "multiply standard normal noise (torch.randn) by noise_std, and do not square it.",
@@ -343,47 +309,41 @@ def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tenso
     slope, intercept = np.polyfit(x, y_values, deg=1)
     if abs(slope - 0.7) > 0.2 or abs(intercept - 0.3) > 0.15:
         fail(
-            ex,
             f"a least-squares line through your points has slope {slope:.4f} and intercept "
             f"{intercept:.4f}, far from 0.7 and 0.3.",
             "noise should have mean zero: use torch.randn (normal), not torch.rand (uniform on [0, 1)).",
         )
-    _, y_again = _noisy_fit(ex, answer, 0.1, 0)
+    _, y_again = _noisy_fit(answer, 0.1, 0)
     if not np.array_equal(y_values, y_again):
         fail(
-            ex,
             "two calls with the same seed gave different noise.",
             "seed the random numbers with the seed argument.",
         )
-    _, y_other = _noisy_fit(ex, answer, 0.1, 1)
+    _, y_other = _noisy_fit(answer, 0.1, 1)
     if np.array_equal(y_values, y_other):
         fail(
-            ex,
             "seeds 0 and 1 gave the same noise.",
             "use the seed argument you are given rather than a fixed number.",
         )
     # Pooled over 20 seeds (1000 points) the noise's mean and spread are pinned down tightly:
     # 4 standard errors, so a right generator passes and a wrong scale or distribution does not.
     residuals = np.concatenate(
-        [_noisy_fit(ex, answer, 0.3, seed)[1] - (0.7 * x + 0.3) for seed in range(20)]
+        [_noisy_fit(answer, 0.3, seed)[1] - (0.7 * x + 0.3) for seed in range(20)]
     )
     mean, pooled = float(residuals.mean()), float(residuals.std())
     if abs(mean) > 0.04:
         fail(
-            ex,
             f"with noise_std=0.3, over 20 seeds your noise averages {mean:.4f}, not about 0.",
             "noise should have mean zero: noise_std * torch.randn(...), with nothing added to it.",
         )
     if not 0.27 <= pooled <= 0.33:
         fail(
-            ex,
             f"with noise_std=0.3, over 20 seeds your points scatter {pooled:.4f} around the "
             "line, not about 0.3.",
             "multiply standard normal noise (torch.randn, spread 1) by noise_std itself; "
             "uniform noise or another scale gives a different spread.",
         )
     passed(
-        ex,
         f"noise spread {spread:.4f} (asked 0.1); least-squares fit slope {slope:.4f}, "
         f"intercept {intercept:.4f} (truth 0.7, 0.3).",
     )

@@ -15,44 +15,41 @@ import numpy as np
 import torch
 
 from ..data import make_linear_data, split_data
-from ._core import fail, keeps_random_state, line_model, passed, run_answer
+from ._core import exercise, fail, keeps_random_state, line_model, passed, run_answer
 
 
 def _column(values: list[float]) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32).unsqueeze(1)
 
 
-def _as_number(exercise: str, value: Any, what: str) -> float:
+def _as_number(value: Any, what: str) -> float:
     """A Python float from a float, an int or a one-element tensor; anything else fails."""
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.detach().cpu().item()
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
         fail(
-            exercise,
             f"{what} should be a single number, but your function returned a {type(value).__name__}.",
             "Turn a one-element tensor into a Python number with .item().",
         )
     return float(value)
 
 
-def _as_numbers(exercise: str, value: Any, keys: tuple[str, ...]) -> dict[str, float]:
+def _as_numbers(value: Any, keys: tuple[str, ...]) -> dict[str, float]:
     """A dict of Python floats from a dict with exactly ``keys``; anything else fails."""
     if not isinstance(value, dict) or set(value) != set(keys):
         got = sorted(value) if isinstance(value, dict) else type(value).__name__
         quoted = [repr(key) for key in keys]
         fail(
-            exercise,
             f"expected a dict with the keys {', '.join(quoted[:-1])} and {quoted[-1]}, got {got}.",
             "Return {" + ", ".join(f'"{key}": ...' for key in keys) + "}.",
         )
-    return {key: _as_number(exercise, value[key], f"got[{key!r}]") for key in value}
+    return {key: _as_number(value[key], f"got[{key!r}]") for key in value}
 
 
-def _refuse_changed_inputs(exercise: str, given: tuple, originals: tuple) -> None:
+def _refuse_changed_inputs(given: tuple, originals: tuple) -> None:
     """Fail when the learner's function wrote into the tensors it was given."""
     if not all(torch.equal(g, o) for g, o in zip(given, originals, strict=True)):
         fail(
-            exercise,
             "your function changed a tensor it was given, in place.",
             "Compute new tensors (errors = y_true - y_pred) instead of writing into the "
             "arguments (-=, or methods ending in _ such as sub_): the caller still needs them.",
@@ -74,10 +71,9 @@ def _least_squares_line(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]
 # --- Exercise 04.1 ---------------------------------------------------------------------
 
 
-@keeps_random_state()
+@exercise("04.1")
 def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> None:
     """Check ``r_squared(y_true, y_pred) -> float`` on cases whose R² is known."""
-    ex = "04.1"
     y = _column([1.0, 2.0, 3.0, 4.0])
     X_noisy, y_noisy = _noisy_line(seed=4)
     slope, intercept = _least_squares_line(X_noisy, y_noisy)
@@ -120,28 +116,26 @@ def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> Non
     ]
     for targets, predictions, expected, what, hint in cases:
         given = (targets.clone(), predictions.clone())
-        got = run_answer(ex, r_squared, *given)
-        _refuse_changed_inputs(ex, given, (targets, predictions))
-        got = _as_number(ex, got, "R²")
+        got = run_answer(r_squared, *given)
+        _refuse_changed_inputs(given, (targets, predictions))
+        got = _as_number(got, "R²")
         if not math.isfinite(got):
             fail(
-                ex,
                 f"for {what} your R² is {got}.",
                 "A division by zero gives inf or nan: is the spread at the bottom of the "
                 "ratio taken from y_true (the first argument)?",
             )
         if abs(got - expected) > 1e-4:
-            fail(ex, f"for {what} R² should be {expected:.4f}, yours is {got:.4f}.", hint)
-    passed(ex, "1 for perfect, 0 for the mean, negative for worse, right on noisy data.")
+            fail(f"for {what} R² should be {expected:.4f}, yours is {got:.4f}.", hint)
+    passed("1 for perfect, 0 for the mean, negative for worse, right on noisy data.")
 
 
 # --- Exercise 04.2 ---------------------------------------------------------------------
 
 
-@keeps_random_state()
+@exercise("04.2")
 def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
     """Check ``gap_to_least_squares(model, X, y) -> float``: model MSE minus the best line's MSE."""
-    ex = "04.2"
     X, y = _noisy_line(seed=7)
     slope, intercept = _least_squares_line(X, y)
     x64 = X.double().numpy().ravel()
@@ -152,41 +146,37 @@ def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
         w32, b32 = model.weights.item(), model.bias.item()
         expected = float(np.mean((w32 * x64 + b32 - t64) ** 2)) - best_mse
         given = (X.clone(), y.clone())
-        got = run_answer(ex, gap_to_least_squares, model, *given)
-        _refuse_changed_inputs(ex, given, (X, y))
-        got = _as_number(ex, got, "The gap")
+        got = run_answer(gap_to_least_squares, model, *given)
+        _refuse_changed_inputs(given, (X, y))
+        got = _as_number(got, "The gap")
         if model.weights.item() != w32 or model.bias.item() != b32:
             fail(
-                ex,
                 "your function changed the model's parameters.",
                 "Measure the model as it is; fit the least-squares line separately with "
                 "torch.linalg.lstsq and leave the model alone.",
             )
         if got < -1e-6:
             fail(
-                ex,
                 f"the gap for the line w={w32:.4f}, b={b32:.4f} is negative ({got:.6f}).",
                 "No straight line has a smaller squared error than the least-squares line, so "
                 "subtract its MSE from the model's MSE: the gap is 0 or more.",
             )
         if abs(got - expected) > 1e-6 + 1e-3 * abs(expected):
             fail(
-                ex,
                 f"for the line w={w32:.4f}, b={b32:.4f} the gap should be {expected:.6f}, "
                 f"yours is {got:.6f}.",
                 "Compare mean squared errors on the given (X, y): the model's predictions and "
                 "the least-squares line's predictions, fitted with a column of x and a column of ones.",
             )
-    passed(ex, "the gap is right, and 0 for the least-squares line itself.")
+    passed("the gap is right, and 0 for the least-squares line itself.")
 
 
 # --- Exercise 04.3 ---------------------------------------------------------------------
 
 
-@keeps_random_state()
+@exercise("04.3")
 def exercise_04_3(residual_stats: Callable[[torch.Tensor, torch.Tensor], Any]) -> None:
     """Check ``residual_stats(y_true, y_pred) -> {"mean", "std", "max_abs"}`` of y_true - y_pred."""
-    ex = "04.3"
     X_noisy, y_noisy = _noisy_line(seed=11)
     noisy_pred = (0.65 * X_noisy + 0.32).float()
     cases = [
@@ -195,14 +185,13 @@ def exercise_04_3(residual_stats: Callable[[torch.Tensor, torch.Tensor], Any]) -
     ]
     for y_true, y_pred in cases:
         given = (y_true.clone(), y_pred.clone())
-        got = run_answer(ex, residual_stats, *given)
-        _refuse_changed_inputs(ex, given, (y_true, y_pred))
-        values = _as_numbers(ex, got, ("mean", "std", "max_abs"))
+        got = run_answer(residual_stats, *given)
+        _refuse_changed_inputs(given, (y_true, y_pred))
+        values = _as_numbers(got, ("mean", "std", "max_abs"))
         r = (y_true.double() - y_pred.double()).numpy().ravel()
         if abs(values["mean"] - r.mean()) > 1e-5:
             flipped = abs(values["mean"] + r.mean()) <= 1e-5
             fail(
-                ex,
                 f"the mean residual should be {r.mean():.4f}, yours is {values['mean']:.4f}.",
                 "A residual is the target minus the prediction (positive when the model guessed "
                 "too low)."
@@ -211,7 +200,6 @@ def exercise_04_3(residual_stats: Callable[[torch.Tensor, torch.Tensor], Any]) -
             )
         if abs(values["max_abs"] - np.abs(r).max()) > 1e-5:
             fail(
-                ex,
                 f"max_abs should be {np.abs(r).max():.4f}, yours is {values['max_abs']:.4f}.",
                 "max_abs is the size of the largest miss, whichever its sign: take the absolute "
                 "values before the maximum.",
@@ -219,12 +207,11 @@ def exercise_04_3(residual_stats: Callable[[torch.Tensor, torch.Tensor], Any]) -
         spreads = (r.std(ddof=0), r.std(ddof=1))  # dividing by N or by N - 1: both accepted
         if min(abs(values["std"] - s) for s in spreads) > 1e-5:
             fail(
-                ex,
                 f"std should be {spreads[1]:.4f} (or {spreads[0]:.4f} dividing by N), yours is "
                 f"{values['std']:.4f}.",
                 "std measures how the residuals spread around their own mean; tensor.std() does it.",
             )
-    passed(ex, "mean, spread and largest miss of the residuals are right.")
+    passed("mean, spread and largest miss of the residuals are right.")
 
 
 # --- Exercise 04.4 ---------------------------------------------------------------------
@@ -249,15 +236,14 @@ def _hand_trained_mae(shuffle: bool, seed: int, epochs: int = 100, lr: float = 0
     }
 
 
-@keeps_random_state()
+@exercise("04.4")
 def exercise_04_4(evaluate_split: Callable[..., Any]) -> None:
     """Check ``evaluate_split(shuffle, seed=0) -> {"train_mae", "test_mae"}`` after training."""
-    ex = "04.4"
     for shuffle, seed in [(False, 0), (True, 0), (True, 3)]:
         expected = _hand_trained_mae(shuffle, seed)
         with keeps_random_state():
-            got = run_answer(ex, evaluate_split, shuffle, seed=seed)
-        values = _as_numbers(ex, got, ("train_mae", "test_mae"))
+            got = run_answer(evaluate_split, shuffle, seed=seed)
+        values = _as_numbers(got, ("train_mae", "test_mae"))
         for key in ("train_mae", "test_mae"):
             if abs(values[key] - expected[key]) > 1e-4:
                 hint = (
@@ -268,9 +254,8 @@ def exercise_04_4(evaluate_split: Callable[..., Any]) -> None:
                     "MAE after training, in eval mode under torch.inference_mode()."
                 )
                 fail(
-                    ex,
                     f"with shuffle={shuffle}, seed={seed} the {key} should be "
                     f"{expected[key]:.4f}, yours is {values[key]:.4f}.",
                     hint,
                 )
-    passed(ex, "both splits evaluated correctly; compare their test MAEs.")
+    passed("both splits evaluated correctly; compare their test MAEs.")

@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._core import fail, keeps_random_state, passed, run_answer
+from ._core import exercise, fail, keeps_random_state, passed, run_answer
 
 
-def _array(exercise: str, value: Any, what: str) -> np.ndarray:
+def _array(value: Any, what: str) -> np.ndarray:
     """A float64 NumPy copy of a tensor (any device, with grad or not), an array or a list."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().numpy()
@@ -31,22 +31,20 @@ def _array(exercise: str, value: Any, what: str) -> np.ndarray:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         fail(
-            exercise,
             f"{what} should be a tensor, but it is a {type(value).__name__}.",
             "Return tensors (or NumPy arrays), one per part.",
         )
 
 
-def _parts(exercise: str, value: Any, what: str) -> list[np.ndarray]:
+def _parts(value: Any, what: str) -> list[np.ndarray]:
     """Three arrays from a tuple or list of three; anything else fails."""
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         got = f"{len(value)} values" if isinstance(value, (tuple, list)) else type(value).__name__
         fail(
-            exercise,
             f"your function should return three {what} (training, validation, test), got {got}.",
             f"End with `return train_part, val_part, test_part`, the three {what} in that order.",
         )
-    return [_array(exercise, part, f"part {i + 1}") for i, part in enumerate(value)]
+    return [_array(part, f"part {i + 1}") for i, part in enumerate(value)]
 
 
 # --- Exercise 06.1 ---------------------------------------------------------------------
@@ -57,20 +55,18 @@ def _is_block(rows: np.ndarray) -> bool:
     return len(rows) > 1 and rows.max() - rows.min() == len(rows) - 1
 
 
-@keeps_random_state()
+@exercise("06.1")
 def exercise_06_1(split_rows: Callable[[int, int], Any]) -> None:
     """Check ``split_rows(n_rows, seed) -> (train_rows, val_rows, test_rows)``: a seeded shuffle."""
-    ex = "06.1"
     for n_rows in (442, 50, 13):
         n_val = n_test = n_rows // 5
         sizes = {"training": n_rows - n_val - n_test, "validation": n_val, "test": n_test}
         with keeps_random_state():
-            got = run_answer(ex, split_rows, n_rows, 0)
-        parts = _parts(ex, got, "sets of row numbers")
+            got = run_answer(split_rows, n_rows, 0)
+        parts = _parts(got, "sets of row numbers")
         for (name, size), part in zip(sizes.items(), parts, strict=True):
             if part.ndim != 1 or len(part) != size:
                 fail(
-                    ex,
                     f"for {n_rows} rows the {name} part should hold {size} row numbers, yours "
                     f"has shape {part.shape}.",
                     f"Validation and test get n_rows // 5 rows each ({n_rows} // 5 = {n_val}), "
@@ -79,7 +75,6 @@ def exercise_06_1(split_rows: Callable[[int, int], Any]) -> None:
         joined = np.concatenate(parts)
         if not np.array_equal(np.sort(joined), np.arange(n_rows)):
             fail(
-                ex,
                 f"for {n_rows} rows the three parts together do not hold every row number from 0 "
                 f"to {n_rows - 1} exactly once.",
                 "Shuffle all the row numbers once (torch.randperm) and cut that one order into "
@@ -87,31 +82,28 @@ def exercise_06_1(split_rows: Callable[[int, int], Any]) -> None:
             )
         if n_rows == 442 and any(_is_block(part) for part in parts):
             fail(
-                ex,
                 "a part is one unbroken run of row numbers, so the rows were not shuffled.",
                 "Cut a shuffled order (torch.randperm(n_rows, generator=...)), not the rows as "
                 "they come in the file.",
             )
         with keeps_random_state():
             torch.rand(7)  # move the global random state on: only the seed may decide the split
-            again = _parts(ex, run_answer(ex, split_rows, n_rows, 0), "sets of row numbers")
+            again = _parts(run_answer(split_rows, n_rows, 0), "sets of row numbers")
         if not all(np.array_equal(a, b) for a, b in zip(parts, again, strict=True)):
             fail(
-                ex,
                 "two calls with the same seed gave different splits.",
                 "Draw the order from a generator seeded with `seed`: "
                 "torch.randperm(n_rows, generator=torch.Generator().manual_seed(seed)).",
             )
     with keeps_random_state():
-        other = _parts(ex, run_answer(ex, split_rows, 442, 1), "sets of row numbers")
-    first = _parts(ex, run_answer(ex, split_rows, 442, 0), "sets of row numbers")
+        other = _parts(run_answer(split_rows, 442, 1), "sets of row numbers")
+    first = _parts(run_answer(split_rows, 442, 0), "sets of row numbers")
     if np.array_equal(np.sort(other[0]), np.sort(first[0])):
         fail(
-            ex,
             "seeds 0 and 1 gave the same training rows.",
             "Seed the shuffle with the `seed` argument, not with a fixed number.",
         )
-    passed(ex, "a seeded shuffle, cut into three parts that share no patient.")
+    passed("a seeded shuffle, cut into three parts that share no patient.")
 
 
 # --- Exercise 06.2 ---------------------------------------------------------------------
@@ -129,23 +121,20 @@ def _standardised(parts: Sequence[np.ndarray], mean: np.ndarray, std: np.ndarray
     return [(part - mean) / std for part in parts]
 
 
-@keeps_random_state()
+@exercise("06.2")
 def exercise_06_2(standardise_parts: Callable[..., Any]) -> None:
     """Check ``standardise_parts(X_train, X_val, X_test)``: all three with the training statistics."""
-    ex = "06.2"
     given = [_features(40, 0.0, 1), _features(12, 1.5, 2), _features(12, -1.0, 3)]
     copies = [x.clone() for x in given]
-    got = _parts(ex, run_answer(ex, standardise_parts, *given), "standardised tensors")
+    got = _parts(run_answer(standardise_parts, *given), "standardised tensors")
     if any(not torch.equal(x, c) for x, c in zip(given, copies, strict=True)):
         fail(
-            ex,
             "your function changed the tensors it was given.",
             "Compute new tensors, (X - mean) / std, instead of changing X in place (-=, /=).",
         )
     for name, part, x in zip(("training", "validation", "test"), got, given, strict=True):
         if part.shape != tuple(x.shape):
             fail(
-                ex,
                 f"the standardised {name} part has shape {part.shape}, not {tuple(x.shape)}.",
                 "Standardise each column: mean and std over the rows (dim=0), one per feature.",
             )
@@ -171,30 +160,26 @@ def exercise_06_2(standardise_parts: Callable[..., Any]) -> None:
 
     right = close_to(training)
     if all(right):
-        passed(ex, "every part is standardised with the training rows' mean and std.")
+        passed("every part is standardised with the training rows' mean and std.")
         return
     if all(close_to(every_row)):
         fail(
-            ex,
             "your mean and std come from all the rows, validation and test included: that "
             "leaks the held-out patients into the training.",
             "Compute mean and std from X_train alone, then use those same two for all three parts.",
         )
     if any(close_to(each_its_own)[1:]):
         fail(
-            ex,
             "the validation or test part was standardised with its own mean and std.",
             "New patients must be scaled like the training ones: reuse the training mean and std.",
         )
     if right[0]:
         fail(
-            ex,
             "the training part is right, but the validation or test part is not.",
             "Apply the very same (X - mean) / std, with the training mean and std, to X_val "
             "and X_test.",
         )
     fail(
-        ex,
         "the training part does not have mean 0 and standard deviation 1 in every column.",
         "Subtract the column means and divide by the column standard deviations: "
         "X_train.mean(dim=0) and X_train.std(dim=0).",
@@ -253,10 +238,9 @@ def _parameters(model: nn.Linear) -> np.ndarray:
     return np.append(weight, model.bias.detach().cpu().double().numpy())
 
 
-@keeps_random_state()
+@exercise("06.3")
 def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     """Check ``train_minibatch(model, X_train, y_train, X_val, y_val, epochs, batch_size, lr)``."""
-    ex = "06.3"
     epochs, batch_size, lr = 25, 16, 0.1
     X_train, y_train = _rule_data(96, _TRAIN_RULE, seed=1)
     X_val, y_val = _rule_data(32, _VAL_RULE, seed=2)
@@ -265,14 +249,13 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     start = _parameters(model)
     with _Batches(model) as seen, keeps_random_state(seed=0):
         got = run_answer(
-            ex, train_minibatch, model, X_train, y_train, X_val, y_val, epochs, batch_size, lr
+            train_minibatch, model, X_train, y_train, X_val, y_val, epochs, batch_size, lr
         )
     if isinstance(got, torch.Tensor):
         got = got.detach().cpu().ravel().tolist()
     if not isinstance(got, (list, tuple)) or len(got) != epochs:
         what = f"{len(got)} values" if isinstance(got, (list, tuple)) else type(got).__name__
         fail(
-            ex,
             f"your function should return {epochs} validation losses, one per epoch, got {what}.",
             "Append the validation loss (a float, loss.item()) to a list after every epoch and "
             "return the list.",
@@ -280,14 +263,12 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     losses = [float(v.item() if isinstance(v, torch.Tensor) else v) for v in got]
     if np.allclose(_parameters(model), start):
         fail(
-            ex,
             "the model you were given still has its starting parameters.",
             "Train the `model` argument itself: build the optimizer from model.parameters().",
         )
     val64, train64 = X_val.double().numpy(), X_train.double().numpy()
     if any(_rows_from(batch, val64) for batch in seen.inputs):
         fail(
-            ex,
             "validation rows went through the model with gradients on, as if for training.",
             "Train on batches of X_train only; measure the validation loss in eval mode, under "
             "torch.inference_mode(), and never call backward() on it.",
@@ -295,7 +276,6 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     steps = [batch for batch in seen.inputs if len(batch) <= batch_size]
     if not steps:
         fail(
-            ex,
             f"every forward pass with gradients on saw more than batch_size = {batch_size} rows: "
             "this is full-batch training.",
             "Wrap the training tensors in a TensorDataset and loop over "
@@ -304,7 +284,6 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     per_epoch = math.ceil(len(train64) / batch_size)
     if len(steps) != epochs * per_epoch:
         fail(
-            ex,
             f"{epochs} epochs of {len(train64)} rows in batches of {batch_size} make "
             f"{epochs * per_epoch} training steps; your model saw {len(steps)} batches.",
             "Each epoch is one pass over the DataLoader; run `epochs` of them.",
@@ -312,7 +291,6 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     firsts = [steps[e * per_epoch] for e in range(epochs)]
     if all(np.array_equal(first, firsts[0]) for first in firsts):
         fail(
-            ex,
             "every epoch starts with the same batch, so the rows are never shuffled.",
             "Pass shuffle=True to the DataLoader: each epoch then visits the rows in a new order.",
         )
@@ -322,7 +300,6 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     final_mse = float(np.mean((final - y_val.double().numpy()) ** 2))
     if not any(math.isclose(final_mse, v, rel_tol=1e-3) for v in (losses[-1], min(losses))):
         fail(
-            ex,
             f"after the last epoch the validation MSE is {final_mse:.4f}, but your list ends "
             f"with {losses[-1]:.4f}.",
             "Measure nn.MSELoss() on X_val and y_val (not the training data) after each epoch.",
@@ -331,10 +308,9 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     distance = np.abs(_parameters(model) - expected).max()
     if distance > 0.05:
         fail(
-            ex,
             f"after {epochs} epochs the parameters are {distance:.4f} away from the best fit to "
             "the training data; plain SGD with this learning rate gets within 0.05.",
             "Each step: loss = nn.MSELoss()(model(X_batch), y_batch), optimizer.zero_grad(), "
             "loss.backward(), optimizer.step(), with torch.optim.SGD(model.parameters(), lr=lr).",
         )
-    passed(ex, "shuffled mini-batches of the training rows, validated once per epoch.")
+    passed("shuffled mini-batches of the training rows, validated once per epoch.")

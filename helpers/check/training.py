@@ -25,7 +25,7 @@ from .. import training as _training
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
 from ..training import History, train
-from ._core import fail, keeps_random_state, passed, run_answer
+from ._core import exercise, fail, passed, run_answer
 
 #: Exercise 03.1: how far the learned weight and bias may be from the best line.
 FIT_TOLERANCE = 0.02
@@ -54,23 +54,21 @@ def _seeded_model() -> LinearRegressionModel:
     return LinearRegressionModel()
 
 
-def _line_of(ex: str, model: Any, name: str) -> tuple[float, float]:
+def _line_of(model: Any, name: str) -> tuple[float, float]:
     """The (weight, bias) of a straight-line model, read from its outputs at x = 0 and x = 1."""
     if not isinstance(model, nn.Module):
         fail(
-            ex,
             f"{name} is of type {type(model).__name__}, not a model.",
             "return the model you trained (the object you called train on).",
         )
     first = next(iter(model.parameters()), None)
     if first is None:
-        fail(ex, f"{name} has no parameters.", "return a LinearRegressionModel that you trained.")
+        fail(f"{name} has no parameters.", "return a LinearRegressionModel that you trained.")
     x = torch.tensor([[0.0], [1.0], [0.5]], device=first.device, dtype=first.dtype)
     with torch.no_grad():
         out = model(x).detach().to("cpu", torch.float64).reshape(-1)
     if out.numel() != 3:
         fail(
-            ex,
             f"{name} gives {out.numel()} numbers for 3 inputs of shape (3, 1).",
             "return a model with one input and one output, such as LinearRegressionModel.",
         )
@@ -78,7 +76,6 @@ def _line_of(ex: str, model: Any, name: str) -> tuple[float, float]:
     middle = bias + weight / 2
     if abs(out[2].item() - middle) > 1e-4 * (1 + abs(middle)):
         fail(
-            ex,
             f"{name} is not a straight line: at x = 0.5 it gives {out[2].item():.4f}, halfway "
             f"between its values at 0 and 1 is {middle:.4f}.",
             "return a LinearRegressionModel (or one nn.Linear(1, 1)) that you trained.",
@@ -126,24 +123,21 @@ def _mse_descent(
     return weight, bias
 
 
-@keeps_random_state()
+@exercise("03.1")
 def exercise_03_1(answer: Callable[..., nn.Module]) -> None:
     """``answer(X_train, y_train, X_test, y_test)`` trains a model on y = 0.3x + 0.9 and returns it."""
-    ex = "03.1"
     X, y = make_linear_data(weight=0.3, bias=0.9, step=0.01)
     X_train, y_train, X_test, y_test = split_data(X, y)
-    model = run_answer(ex, answer, X_train.clone(), y_train.clone(), X_test.clone(), y_test.clone())
-    weight, bias = _line_of(ex, model, "what fit_line returned")
+    model = run_answer(answer, X_train.clone(), y_train.clone(), X_test.clone(), y_test.clone())
+    weight, bias = _line_of(model, "what fit_line returned")
     if not (math.isfinite(weight) and math.isfinite(bias)):
         fail(
-            ex,
             "the model's weight or bias is not a finite number: training blew up.",
             "use a smaller learning rate.",
         )
-    start_weight, start_bias = _line_of(ex, _seeded_model(), "the starting model")
+    start_weight, start_bias = _line_of(_seeded_model(), "the starting model")
     if abs(weight - start_weight) < 1e-6 and abs(bias - start_bias) < 1e-6:
         fail(
-            ex,
             f"the model still has its starting values (weight {weight:.4f}, bias {bias:.4f}).",
             "train the model (with train(...) or your own loop) before returning it.",
         )
@@ -151,31 +145,28 @@ def exercise_03_1(answer: Callable[..., nn.Module]) -> None:
     off = max(abs(weight - best_weight), abs(bias - best_bias))
     if off > FIT_TOLERANCE:
         fail(
-            ex,
             f"the learned line is {_line_text(weight, bias)}, but the best line through the "
             f"training points is {_line_text(best_weight, best_bias)} (off by {off:.4f}; "
             f"within {FIT_TOLERANCE} passes).",
             "plot the loss curves: if they are still falling at the end, the model needs more "
             "epochs (or somewhat bigger steps).",
         )
-    passed(ex, f"learned {_line_text(weight, bias)}, close to y = 0.3x + 0.9.")
+    passed(f"learned {_line_text(weight, bias)}, close to y = 0.3x + 0.9.")
 
 
-@keeps_random_state()
+@exercise("03.2")
 def exercise_03_2(answer: Callable[..., Any]) -> None:
     """``answer(model, X_train, y_train, X_test, y_test)`` trains with MSE and returns the History."""
-    ex = "03.2"
     X_train, y_train, X_test, y_test = _default_split()
     model = _seeded_model()
-    start_weight, start_bias = _line_of(ex, model, "the starting model")
+    start_weight, start_bias = _line_of(model, "the starting model")
     history = run_answer(
-        ex, answer, model, X_train.clone(), y_train.clone(), X_test.clone(), y_test.clone()
+        answer, model, X_train.clone(), y_train.clone(), X_test.clone(), y_test.clone()
     )
     train_loss = getattr(history, "train_loss", None)
     test_loss = getattr(history, "test_loss", None)
     if train_loss is None or test_loss is None:
         fail(
-            ex,
             f"train_with_mse returned an object of type {type(history).__name__}, not the History "
             "of training.",
             "return what train(...) gives back.",
@@ -186,17 +177,15 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
         stopped_at = getattr(history, "diverged_at", None)
         when = f" at epoch {stopped_at}" if stopped_at is not None else ""
         fail(
-            ex,
             f"training stopped{when} because the loss blew up.",
             "squared errors give bigger gradients than absolute ones; try a smaller learning "
             "rate, such as 0.1.",
         )
     if len(test_loss) == 0 or len(train_loss) == 0:
-        fail(ex, "the History is empty.", "train for some epochs, e.g. epochs=100.")
-    weight, bias = _line_of(ex, model, "the model you were given")
+        fail("the History is empty.", "train for some epochs, e.g. epochs=100.")
+    weight, bias = _line_of(model, "the model you were given")
     if abs(weight - start_weight) < 1e-6 and abs(bias - start_bias) < 1e-6:
         fail(
-            ex,
             "the model you were given still has its starting values.",
             "train the `model` argument itself rather than a new model.",
         )
@@ -206,28 +195,24 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
     if not _close(recorded_last, last_mse):
         if _close(recorded_last, last_mae):
             fail(
-                ex,
                 f"the last test loss, {recorded_last:.4f}, is the mean absolute error of the "
                 f"learned line, not its mean squared error ({last_mse:.4f}).",
                 "train uses nn.L1Loss unless you give it another loss function; pass "
                 "loss_fn=nn.MSELoss().",
             )
         fail(
-            ex,
             f"the last test loss, {recorded_last:.4f}, is not the mean squared error of the "
             f"learned line on the test data ({last_mse:.4f}).",
             "return the History from training the `model` argument with loss_fn=nn.MSELoss().",
         )
     if not _close(recorded_first, first_mse):
         fail(
-            ex,
             f"the first training loss, {recorded_first:.4f}, is not the mean squared error of the "
             f"starting line ({first_mse:.4f}).",
             "train the `model` argument once, from its starting values, and return that History.",
         )
     if last_mse >= _errors(start_weight, start_bias, X_test, y_test)[1]:
         fail(
-            ex,
             f"the test loss did not go down (it ended at {last_mse:.4f}).",
             "check the learning rate: too small barely moves, too large overshoots.",
         )
@@ -236,7 +221,6 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
     ]
     if last_mse > MSE_SLACK * suggested:
         fail(
-            ex,
             f"the learned line {_line_text(weight, bias)} is still far from the data: its test "
             f"MSE is {last_mse:.4f}, while lr={MSE_LR:g} for {MSE_EPOCHS} epochs reaches "
             f"{suggested:.4f} (at most {MSE_SLACK * suggested:.4f} passes).",
@@ -244,23 +228,20 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
             f"epochs (lr={MSE_LR:g} and epochs={MSE_EPOCHS} work).",
         )
     passed(
-        ex,
         f"final test MSE {recorded_last:.4f} is the squared error of {_line_text(weight, bias)}.",
     )
 
 
-@keeps_random_state()
+@exercise("03.3")
 def exercise_03_3(answer: Callable[[], float]) -> None:
     """``answer()`` returns a learning rate that settles the test loss below the target quickly."""
-    ex = "03.3"
-    lr = run_answer(ex, answer)
+    lr = run_answer(answer)
     if isinstance(lr, torch.Tensor) and lr.numel() == 1:
         lr = lr.item()
     elif isinstance(lr, np.ndarray) and lr.size == 1:
         lr = lr.item()
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
         fail(
-            ex,
             f"pick_learning_rate returned {lr!r}; a learning rate is a positive number.",
             "return a plain number, for example `return 0.01`.",
         )
@@ -271,7 +252,6 @@ def exercise_03_3(answer: Callable[[], float]) -> None:
     last = history.test_loss[-LR_LAST:]
     if history.diverged_at is None and len(last) == LR_LAST and max(last) < LR_TARGET:
         passed(
-            ex,
             f"with lr={lr:g} the test loss stays below {LR_TARGET} in the last {LR_LAST} of "
             f"{LR_EPOCHS} epochs (at most {max(last):.4f}).",
         )
@@ -280,13 +260,11 @@ def exercise_03_3(answer: Callable[[], float]) -> None:
         b <= a for a, b in zip(last[:-1], last[1:], strict=True)
     ):
         fail(
-            ex,
             f"with lr={lr:g} the test loss is still {last[-1]:.4f} after {LR_EPOCHS} epochs and "
             "still creeping down: the steps are too small to get there in time.",
             "try a learning rate a few times larger.",
         )
     fail(
-        ex,
         f"with lr={lr:g} the test loss jumps between {min(last):.4f} and {max(last):.4f} in the "
         "last epochs: the steps overshoot the best line.",
         "try a learning rate a few times smaller.",
@@ -409,7 +387,7 @@ def _all_close(a: list[float], b: list[float]) -> bool:
     )
 
 
-def _losses(ex: str, values: Any, name: str, epochs: int) -> list[float]:
+def _losses(values: Any, name: str, epochs: int) -> list[float]:
     """A learner's record of losses (list of floats or 0-d tensors, a tensor, an array) as floats."""
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().reshape(-1).tolist()
@@ -417,7 +395,6 @@ def _losses(ex: str, values: Any, name: str, epochs: int) -> list[float]:
         values = values.reshape(-1).tolist()
     if not isinstance(values, (list, tuple)):
         fail(
-            ex,
             f"the {name} losses are of type {type(values).__name__}, not a list of numbers.",
             "start with an empty list before the loop and append loss.item() every epoch.",
         )
@@ -429,14 +406,12 @@ def _losses(ex: str, values: Any, name: str, epochs: int) -> list[float]:
             value = value.item()
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             fail(
-                ex,
                 f"the {name} losses hold an entry of type {type(value).__name__}, not a number.",
                 "append loss.item(), the loss as a plain float, every epoch.",
             )
         numbers_found.append(float(value))
     if len(numbers_found) != epochs:
         fail(
-            ex,
             f"there are {len(numbers_found)} {name} losses for epochs={epochs}.",
             "record one training and one test loss in every epoch, inside the loop.",
         )
@@ -447,38 +422,34 @@ def _first_difference(mine: list[float], theirs: list[float]) -> int:
     return next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
 
 
-def _check_loop_run(ex: str, answer: Callable[..., Any], lr: float, epochs: int) -> None:
+def _check_loop_run(answer: Callable[..., Any], lr: float, epochs: int) -> None:
     """Run the learner's loop and ``train`` from identical copies and compare them bit for bit."""
     data = _default_split()
     start = _seeded_model()
     model, reference = copy.deepcopy(start), copy.deepcopy(start)
     setting = f"with lr={lr:g} and epochs={epochs}"
     with _Forwards(model) as seen, _WatchTrain() as watched:
-        result = run_answer(ex, answer, model, *(t.clone() for t in data), lr, epochs)
+        result = run_answer(answer, model, *(t.clone() for t in data), lr, epochs)
     if watched.called:
         fail(
-            ex,
             "my_train calls helpers.train, so the loop is not yours yet.",
             "write the epochs out yourself: a for loop with the forward pass, loss, zero_grad, "
             "backward and step, then the test loss.",
         )
     if hasattr(result, "train_loss"):
         fail(
-            ex,
             f"my_train returned a {type(result).__name__}, not the two lists of losses.",
             "end with `return train_losses, test_losses`.",
         )
     if not (isinstance(result, (tuple, list)) and len(result) == 2):
         fail(
-            ex,
             f"my_train returned an object of type {type(result).__name__}, not a pair of lists.",
             "end with `return train_losses, test_losses`.",
         )
-    train_losses = _losses(ex, result[0], "training", epochs)
-    test_losses = _losses(ex, result[1], "test", epochs)
+    train_losses = _losses(result[0], "training", epochs)
+    test_losses = _losses(result[1], "test", epochs)
     if all(torch.equal(p, q) for p, q in zip(model.parameters(), start.parameters(), strict=True)):
         fail(
-            ex,
             f"{setting}, the model you were given still has its starting values.",
             "train the `model` argument: build the optimizer from model.parameters() and call "
             "optimizer.step() after loss.backward() (a zero_grad() between them wipes the "
@@ -489,12 +460,11 @@ def _check_loop_run(ex: str, answer: Callable[..., Any], lr: float, epochs: int)
         for changes, problem, hint in _SLIPS:
             slipped = _loop_variant(copy.deepcopy(start), data, lr, epochs, **changes)
             if _all_close(train_losses, slipped[0]) and _all_close(test_losses, slipped[1]):
-                fail(ex, f"{setting}, {problem}", hint)
+                fail(f"{setting}, {problem}", hint)
         if _all_close(train_losses, history.train_loss) and _all_close(
             test_losses, history.test_loss
         ):
             fail(
-                ex,
                 f"{setting}, the losses agree with train's to 6 digits but not bit for bit.",
                 "the same operations in the same order give the same bits: use nn.L1Loss() "
                 "and torch.optim.SGD(model.parameters(), lr=lr) on the model as given.",
@@ -506,7 +476,6 @@ def _check_loop_run(ex: str, answer: Callable[..., Any], lr: float, epochs: int)
         )
         at = _first_difference(mine, theirs)
         fail(
-            ex,
             f"{setting}, the {which} loss of epoch {at + 1} is {mine[at]:.4f}, but train "
             f"records {theirs[at]:.4f} (the epochs before it agree).",
             "every epoch: forward on X_train, loss, zero_grad, backward, step, then the test "
@@ -515,34 +484,30 @@ def _check_loop_run(ex: str, answer: Callable[..., Any], lr: float, epochs: int)
     for name, p in model.named_parameters():
         if not torch.equal(p.detach().cpu(), dict(reference.named_parameters())[name].detach()):
             fail(
-                ex,
                 f"{setting}, the losses are right, but the model's {name} ends at "
                 f"{p.detach().reshape(-1)[0].item():.4f}, not where train leaves it "
                 f"({dict(reference.named_parameters())[name].reshape(-1)[0].item():.4f}).",
                 "change the parameters only with optimizer.step(), once per epoch.",
             )
-    _check_modes(ex, seen, len(data[0]), len(data[2]))
+    _check_modes(seen, len(data[0]), len(data[2]))
 
 
-def _check_modes(ex: str, seen: _Forwards, train_rows: int, test_rows: int) -> None:
+def _check_modes(seen: _Forwards, train_rows: int, test_rows: int) -> None:
     """The test loss under eval() without gradients, every training pass in training mode."""
     on_test = seen.on(test_rows)
     if not on_test:
         fail(
-            ex,
             "the model was never called on X_test.",
             "compute the test loss from model(X_test), so that model.eval() applies to it.",
         )
     if any(grad for _, grad in on_test):
         fail(
-            ex,
             "the model ran on X_test with gradient tracking on, so PyTorch recorded a graph "
             "for a backward() that never comes.",
             "compute it inside `with torch.inference_mode():`.",
         )
     if any(training for training, _ in on_test):
         fail(
-            ex,
             "the model ran on X_test in training mode; the test loss must see the model as "
             "it predicts.",
             "call model.eval() before the test forward pass.",
@@ -551,14 +516,13 @@ def _check_modes(ex: str, seen: _Forwards, train_rows: int, test_rows: int) -> N
     late = next((i for i, (training, _) in enumerate(on_train) if not training), None)
     if late is not None:
         fail(
-            ex,
             f"training forward pass {late + 1} ran with the model in eval mode: after the test "
             "loss of the epoch before, nothing switched it back.",
             "call model.train() at the start of every epoch.",
         )
 
 
-@keeps_random_state()
+@exercise("03.4")
 def exercise_03_4(answer: Callable[..., Any]) -> None:
     """``answer(model, X_train, y_train, X_test, y_test, lr, epochs)`` -> (train_losses, test_losses).
 
@@ -567,8 +531,7 @@ def exercise_03_4(answer: Callable[..., Any]) -> None:
     with the test loss measured in eval mode without gradients and every training pass in
     training mode.
     """
-    ex = "03.4"
     for lr, epochs in LOOP_RUNS:
-        _check_loop_run(ex, answer, lr, epochs)
+        _check_loop_run(answer, lr, epochs)
     runs = " and ".join(f"lr={lr:g} for {epochs} epochs" for lr, epochs in LOOP_RUNS)
-    passed(ex, f"with {runs}, every loss and the final line equal train's, bit for bit.")
+    passed(f"with {runs}, every loss and the final line equal train's, bit for bit.")
