@@ -19,7 +19,7 @@ import torch
 
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
-from .drawing import TRUE_BIAS, TRUE_WEIGHT, Frame, Picture, axis_end, axis_ends, fmt
+from .drawing import TRUE_BIAS, TRUE_WEIGHT, Frame, Picture, axis_end, fmt
 from .runs import LEARNING_RATES, LOSSES, LR_EXPONENTS, Sweep, nearest_rate
 
 #: Epochs trained per step in the background, after the first picture (about 10-20 ms).
@@ -115,15 +115,13 @@ class TrainingDashboard:
             loop.call_soon(self._work_a_little, loop)
 
     def _background_work(self) -> Iterator[None]:
-        """Steps of 10-150 ms for a free kernel: train the other epochs, then draw the still
-        parts of every epoch axis (current loss first), so no slider move waits for them."""
+        """Steps of 10-20 ms for a free kernel: train the epochs the first picture did not need.
+
+        (Drawing the still parts of every epoch axis here as well was tried: in JupyterLab
+        it left a wrong cached background for the other loss, so those are drawn on first use.)
+        """
         while self._sweep.trained < self._max_epochs:
             yield self._sweep.train_to(min(self._sweep.trained + CHUNK, self._max_epochs))
-        first = self.loss_buttons.value
-        for loss in sorted(LOSSES, key=lambda name: name != first):
-            for end in axis_ends(self._max_epochs):
-                if self._picture.prepare(loss, end):
-                    yield
 
     def _work_a_little(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.widget.comm is not None and next(self._later, "done") is None:  # not closed

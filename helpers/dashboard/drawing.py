@@ -249,11 +249,3 @@ def axis_end(epochs: int, max_epochs: int) -> int:
     while end < epochs:
         end = end * 5 // 2 if str(end)[0] == "2" else end * 2
     return min(end, max(max_epochs, 2))
-
-
-def axis_ends(max_epochs: int) -> list[int]:
-    """Every end :func:`axis_end` gives for 1 to ``max_epochs`` epochs, smallest first."""
-    ends = [axis_end(1, max_epochs)]
-    while ends[-1] < max_epochs:
-        ends.append(axis_end(ends[-1] + 1, max_epochs))
-    return ends
