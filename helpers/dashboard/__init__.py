@@ -8,9 +8,6 @@ Only core ipywidgets and a Matplotlib PNG are used, which works in JupyterLab
 built, not when ``helpers`` is imported. The one public name is :func:`training_dashboard`.
 """
 
-from .controls import (
-    TrainingDashboard,  # noqa: F401  (until helpers/__init__.py drops it)
-    training_dashboard,
-)
+from .controls import training_dashboard
 
 __all__ = ["training_dashboard"]
