@@ -161,12 +161,22 @@ def _stop_diverged(model, history, epoch, train_loss, test_loss, optimizer) -> N
         for name, p in model.named_parameters():
             p.copy_(last[name].to(p.device))
     optimizer.zero_grad()
+    history.diverged_at = epoch
+    history.message = divergence_message(
+        epoch, train_loss, test_loss, optimizer.param_groups[0].get("lr")
+    )
+
+
+def divergence_message(epoch: int, train_loss: float, test_loss: float, lr: object) -> str:
+    """Why training stopped at ``epoch``, where a loss first became non-finite.
+
+    ``lr`` is named when it is a number (a scheduler may have made it a tensor or dropped it).
+    The dashboard shows the same sentence for its own runs.
+    """
     which = "training" if not math.isfinite(train_loss) else "test"
     value = train_loss if which == "training" else test_loss
-    lr = optimizer.param_groups[0].get("lr")
     lr_text = f" with lr={lr:g}" if isinstance(lr, (int, float)) else ""
-    history.diverged_at = epoch
-    history.message = (
+    return (
         f"Training stopped at epoch {epoch}: the {which} loss became {value}{lr_text}, so the "
         f"steps overshoot. The model keeps the parameters of epoch {epoch - 1}. "
         "Try a smaller learning rate (e.g. 10 times smaller)."

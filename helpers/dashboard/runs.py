@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..training import divergence_message
+
 #: The learning-rate slider's notches: 10**-4 to 1 in steps of 10**0.1, rounded as shown.
 LR_EXPONENTS = (-4.0, 0.0, 0.1)
 LEARNING_RATES = tuple(float(f"{10 ** (k / 10 - 4):.3g}") for k in range(41))
@@ -50,17 +52,6 @@ class Run:
     test_loss: np.ndarray
     diverged_at: int | None
     message: str
-
-
-def divergence_message(epoch: int, train_loss: float, test_loss: float, lr: float) -> str:
-    """The explanation :func:`helpers.train` stores when epoch ``epoch`` went non-finite."""
-    which = "training" if not math.isfinite(train_loss) else "test"
-    value = train_loss if which == "training" else test_loss
-    return (
-        f"Training stopped at epoch {epoch}: the {which} loss became {value} with lr={lr:g}, so "
-        f"the steps overshoot. The model keeps the parameters of epoch {epoch - 1}. "
-        "Try a smaller learning rate (e.g. 10 times smaller)."
-    )
 
 
 class Sweep:
