@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import PIL.Image
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ._validate import finite_float
-from .plotting import COLORS, MARKERS
+from .plotting import COLORS, MARKERS, canvas_png
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -133,13 +131,7 @@ class _Picture:
         self.text.set_text(f"w = {w:7.4f}   b = {b:7.4f}\n{SHORT_NAMES[self.kind]} = {value:.4f}")
         for artist in (self.line, self.marker, self.text):
             self.fig.draw_artist(artist)
-        width, height = self.canvas.get_width_height()
-        rgba = PIL.Image.frombuffer(
-            "RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1
-        )
-        buffer = io.BytesIO()
-        rgba.convert("RGB").save(buffer, format="png", compress_level=1)
-        return buffer.getvalue(), value
+        return canvas_png(self.canvas), value
 
 
 @functools.cache

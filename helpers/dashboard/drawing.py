@@ -9,18 +9,16 @@ redraw. Colours are the course's Okabe-Ito ones, and every series has its own ma
 
 from __future__ import annotations
 
-import io
 import textwrap
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from ..plotting import COLORS, MARKERS, to_numpy
+from ..plotting import COLORS, MARKERS, canvas_png, to_numpy
 from .runs import LEARNING_RATES, Run
 
 #: Fixed loss-axis limits, so that pictures for different learning rates compare.
@@ -216,13 +214,7 @@ class Picture:
             artists.append(self.warning)
         for artist in artists:
             self.figure.draw_artist(artist)
-        width, height = self.canvas.get_width_height()
-        image = PIL.Image.frombuffer(
-            "RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1
-        )
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+        return canvas_png(self.canvas)
 
     def _background(self, loss: str, axis_end: int) -> None:
         if not self.prepare(loss, axis_end):
