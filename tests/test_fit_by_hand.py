@@ -185,12 +185,12 @@ def test_bad_inputs_get_one_clear_error(args, kwargs, error, match):
 _SCRIPT = textwrap.dedent(
     """
     import json, sys
-    import helpers.fit_by_hand as module
+    from helpers import fit_by_hand
     lazy = "ipywidgets" not in sys.modules
     import torch, ipywidgets
     X = torch.linspace(0, 1, 20).reshape(-1, 1)
     y = 0.7 * X + 0.3 + 0.05 * torch.sin(17 * X)
-    box = module.fit_by_hand(X, y)
+    box = fit_by_hand(X, y)
     readouts, markers = [], []
     for w, b in SETTINGS:
         box.weight_slider.value, box.bias_slider.value = w, b
