@@ -181,6 +181,7 @@ def test_torchscript_archive_has_its_own_message(tmp_path):
     path = tmp_path / "scripted.pt"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in 2.13
+        warnings.simplefilter("ignore", FutureWarning)  # and says so with a FutureWarning in 2.15
         torch.jit.save(torch.jit.script(nn.Linear(1, 1)), path)
     with pytest.raises(ModelFileError, match="torch.jit.save.*torch.jit.load") as info:
         load_model(nn.Linear(1, 1), path)

@@ -98,6 +98,7 @@ def run_pytest(python: Path, args: list[str]) -> tuple[bool, str, float]:
     result = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-n", "2", "--dist", "loadscope", *args],
         cwd=ROOT,
+        env=pip_env(),  # the tests that run pip must see this environment's versions, uncapped
         capture_output=True,
         text=True,
         check=False,
