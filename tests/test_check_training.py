@@ -3,6 +3,9 @@
 What every check does (unfinished answers, the random state) is in test_check_common.py.
 """
 
+import contextlib
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -26,23 +29,18 @@ def seeded_model():
     return LinearRegressionModel()
 
 
-def gradient_descent(model, X, y, loss_fn, lr, epochs):
-    """A plain full-batch loop, written out here so the tests do not lean on helpers.train."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        loss = loss_fn(model(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model
-
-
 # 03.1: fit y = 0.3x + 0.9
 
 
-def test_03_1_accepts_a_model_trained_long_enough(capsys):
-    def fit_line(X_train, y_train, X_test, y_test):
-        return gradient_descent(seeded_model(), X_train, y_train, nn.L1Loss(), 0.01, 300)
+def trained(reference_loop, model, data, epochs):
+    """``model`` after ``epochs`` of the plain L1 loop at lr=0.01 on ``data``."""
+    reference_loop(model, *data, 0.01, epochs)
+    return model
+
+
+def test_03_1_accepts_a_model_trained_long_enough(capsys, reference_loop):
+    def fit_line(*data):
+        return trained(reference_loop, seeded_model(), data, 300)
 
     check.exercise_03_1(fit_line)
     out = capsys.readouterr().out
@@ -53,9 +51,9 @@ def test_03_1_accepts_the_exact_line():
     check.exercise_03_1(lambda *data: line_model(0.3, 0.9))
 
 
-def test_03_1_says_the_default_epochs_stop_too_early():
-    def fit_line(X_train, y_train, X_test, y_test):
-        return gradient_descent(seeded_model(), X_train, y_train, nn.L1Loss(), 0.01, 100)
+def test_03_1_says_the_default_epochs_stop_too_early(reference_loop):
+    def fit_line(*data):
+        return trained(reference_loop, seeded_model(), data, 100)
 
     with pytest.raises(ExerciseError, match=r"y = 0\.5261x \+ 0\.8031[\s\S]*Hint: .*more epochs"):
         check.exercise_03_1(fit_line)
@@ -66,9 +64,9 @@ def test_03_1_notices_an_untrained_model():
         check.exercise_03_1(lambda *data: seeded_model())
 
 
-def test_03_1_wants_the_model_back():
-    def fit_line(X_train, y_train, X_test, y_test):
-        model = gradient_descent(seeded_model(), X_train, y_train, nn.L1Loss(), 0.01, 300)
+def test_03_1_wants_the_model_back(reference_loop):
+    def fit_line(*data):
+        model = trained(reference_loop, seeded_model(), data, 300)
         model.weights.item()  # forgot to return it
 
     with pytest.raises(ExerciseError, match=r"type NoneType[\s\S]*Hint: return the model"):
@@ -93,10 +91,10 @@ def test_03_1_rejects_a_model_that_is_not_a_line():
         check.exercise_03_1(lambda *data: Bent())
 
 
-def test_03_1_accepts_a_trained_nn_linear():
-    def with_linear(X_train, y_train, X_test, y_test):
+def test_03_1_accepts_a_trained_nn_linear(reference_loop):
+    def with_linear(*data):
         torch.manual_seed(0)
-        return gradient_descent(nn.Linear(1, 1), X_train, y_train, nn.L1Loss(), 0.01, 400)
+        return trained(reference_loop, nn.Linear(1, 1), data, 400)
 
     check.exercise_03_1(with_linear)
 
@@ -256,26 +254,61 @@ def test_03_3_rejects_what_is_not_a_learning_rate(lr):
 # 03.4: the training loop, written by the learner
 
 
-def my_train(model, X_train, y_train, X_test, y_test, lr, epochs):
-    """The loop as the notebook teaches it."""
-    loss_fn = nn.L1Loss()
+def learners_loop(
+    model,
+    *data_and_settings,
+    loss_fn=None,
+    zero_grad="before_backward",
+    record_train_loss="before_step",
+    record_test_loss="after_step",
+    test_under_eval=True,
+    test_without_grad=True,
+    train_mode_each_epoch=True,
+):
+    """The loop as the notebook teaches it; each keyword undoes one step of it, as a learner might.
+
+    Called as my_train is: ``(model, X_train, y_train, X_test, y_test, lr, epochs)``.
+    ``loss_fn`` replaces nn.L1Loss(); ``zero_grad`` is "before_backward", "before_step" (after
+    backward, wiping the gradients) or "never"; the losses are recorded "before_step" or
+    "after_step" (the training loss then recomputed); the test loss runs under eval() and
+    inference_mode() unless told not to; model.train() starts every epoch, or is called once.
+    """
+    X_train, y_train, X_test, y_test, lr, epochs = data_and_settings
+    loss_fn = nn.L1Loss() if loss_fn is None else loss_fn
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     train_losses, test_losses = [], []
-    for _ in range(epochs):
-        model.train()
-        loss = loss_fn(model(X_train), y_train)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        model.eval()
-        with torch.inference_mode():
+
+    def record_test():
+        if test_under_eval:
+            model.eval()
+        with torch.inference_mode() if test_without_grad else contextlib.nullcontext():
             test_losses.append(loss_fn(model(X_test), y_test).item())
+
+    if not train_mode_each_epoch:
+        model.train()  # only once, before the loop
+    for _ in range(epochs):
+        if record_test_loss == "before_step":
+            record_test()
+        if train_mode_each_epoch:
+            model.train()
+        loss = loss_fn(model(X_train), y_train)
+        if zero_grad == "before_backward":
+            optimizer.zero_grad()
+        loss.backward()
+        if zero_grad == "before_step":
+            optimizer.zero_grad()
+        optimizer.step()
+        if record_test_loss == "after_step":
+            record_test()
+        if record_train_loss == "after_step":
+            with torch.inference_mode():
+                loss = loss_fn(model(X_train), y_train)  # too late: the next epoch's parameters
         train_losses.append(loss.item())
     return train_losses, test_losses
 
 
 def test_03_4_accepts_the_loop_of_the_notebook(capsys):
-    check.exercise_03_4(my_train)
+    check.exercise_03_4(learners_loop)
     out = capsys.readouterr().out
     assert out.startswith("Exercise 03.4 passed") and "bit for bit" in out
     assert out.count("\n") == 1
@@ -288,11 +321,9 @@ def test_03_4_accepts_a_loop_written_differently():
 
     def written_differently(model, X_train, y_train, X_test, y_test, lr, epochs):
         optimizer = torch.optim.SGD(params=model.parameters(), lr=lr)
-        train_losses = torch.zeros(epochs)
-        test_losses = []
+        train_losses, test_losses = torch.zeros(epochs), []
         for epoch in range(epochs):
-            predictions = model(X_train)
-            loss = (predictions - y_train).abs().mean()
+            loss = (model(X_train) - y_train).abs().mean()
             optimizer.zero_grad(set_to_none=False)
             loss.backward()
             optimizer.step()
@@ -326,19 +357,7 @@ def test_03_4_accepts_numpy_arrays_and_a_hand_made_update():
     check.exercise_03_4(with_numpy)
 
 
-def forgets_zero_grad(model, X_train, y_train, X_test, y_test, lr, epochs):
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    train_losses, test_losses = [], []
-    for _ in range(epochs):
-        model.train()
-        loss = nn.L1Loss()(model(X_train), y_train)
-        loss.backward()  # no zero_grad(): gradients pile up
-        optimizer.step()
-        model.eval()
-        with torch.inference_mode():
-            test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
-        train_losses.append(loss.item())
-    return train_losses, test_losses
+forgets_zero_grad = functools.partial(learners_loop, zero_grad="never")
 
 
 def test_03_4_spots_gradients_that_pile_up():
@@ -347,118 +366,37 @@ def test_03_4_spots_gradients_that_pile_up():
 
 
 def test_03_4_spots_the_training_loss_measured_after_the_step():
-    def loss_after_step(model, X_train, y_train, X_test, y_test, lr, epochs):
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        train_losses, test_losses = [], []
-        for _ in range(epochs):
-            model.train()
-            loss = nn.L1Loss()(model(X_train), y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            model.eval()
-            with torch.inference_mode():
-                train_losses.append(nn.L1Loss()(model(X_train), y_train).item())  # too late
-                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
-        return train_losses, test_losses
-
+    loss_after_step = functools.partial(learners_loop, record_train_loss="after_step")
     with pytest.raises(ExerciseError, match=r"after optimizer\.step\(\)[\s\S]*before the step"):
         check.exercise_03_4(loss_after_step)
 
 
 def test_03_4_spots_the_test_loss_measured_before_the_step():
-    def test_first(model, X_train, y_train, X_test, y_test, lr, epochs):
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        train_losses, test_losses = [], []
-        for _ in range(epochs):
-            model.eval()
-            with torch.inference_mode():
-                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
-            model.train()
-            loss = nn.L1Loss()(model(X_train), y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            train_losses.append(loss.item())
-        return train_losses, test_losses
-
+    test_first = functools.partial(learners_loop, record_test_loss="before_step")
     with pytest.raises(ExerciseError, match=r"lag one epoch behind[\s\S]*after the step"):
         check.exercise_03_4(test_first)
 
 
 def test_03_4_spots_the_squared_error():
-    def with_mse(model, X_train, y_train, X_test, y_test, lr, epochs):
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        train_losses, test_losses = [], []
-        for _ in range(epochs):
-            model.train()
-            loss = nn.MSELoss()(model(X_train), y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            model.eval()
-            with torch.inference_mode():
-                test_losses.append(nn.MSELoss()(model(X_test), y_test).item())
-            train_losses.append(loss.item())
-        return train_losses, test_losses
-
+    with_mse = functools.partial(learners_loop, loss_fn=nn.MSELoss())
     with pytest.raises(ExerciseError, match=r"mean squared errors[\s\S]*nn\.L1Loss"):
         check.exercise_03_4(with_mse)
 
 
 def test_03_4_spots_the_test_loss_computed_with_gradients():
-    def with_grad(model, X_train, y_train, X_test, y_test, lr, epochs):
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        train_losses, test_losses = [], []
-        for _ in range(epochs):
-            model.train()
-            loss = nn.L1Loss()(model(X_train), y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            model.eval()
-            test_losses.append(nn.L1Loss()(model(X_test), y_test).item())  # graph recorded
-            train_losses.append(loss.item())
-        return train_losses, test_losses
-
+    with_grad = functools.partial(learners_loop, test_without_grad=False)  # graph recorded
     with pytest.raises(ExerciseError, match=r"gradient tracking on[\s\S]*inference_mode"):
         check.exercise_03_4(with_grad)
 
 
 def test_03_4_spots_the_test_loss_computed_in_training_mode():
-    def no_eval(model, X_train, y_train, X_test, y_test, lr, epochs):
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        train_losses, test_losses = [], []
-        for _ in range(epochs):
-            loss = nn.L1Loss()(model(X_train), y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            with torch.inference_mode():
-                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
-            train_losses.append(loss.item())
-        return train_losses, test_losses
-
+    no_eval = functools.partial(learners_loop, test_under_eval=False)
     with pytest.raises(ExerciseError, match=r"X_test in training mode[\s\S]*model\.eval\(\)"):
         check.exercise_03_4(no_eval)
 
 
 def test_03_4_spots_a_missing_model_train():
-    def train_once(model, X_train, y_train, X_test, y_test, lr, epochs):
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        train_losses, test_losses = [], []
-        model.train()  # only once, before the loop
-        for _ in range(epochs):
-            loss = nn.L1Loss()(model(X_train), y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            model.eval()
-            with torch.inference_mode():
-                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
-            train_losses.append(loss.item())
-        return train_losses, test_losses
-
+    train_once = functools.partial(learners_loop, train_mode_each_epoch=False)
     with pytest.raises(
         ExerciseError, match=r"pass 2 ran with the model in eval[\s\S]*model\.train"
     ):
@@ -466,36 +404,22 @@ def test_03_4_spots_a_missing_model_train():
 
 
 def test_03_4_spots_gradients_wiped_before_the_step():
-    def wiped(model, X_train, y_train, X_test, y_test, lr, epochs):
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-        train_losses, test_losses = [], []
-        for _ in range(epochs):
-            model.train()
-            loss = nn.L1Loss()(model(X_train), y_train)
-            loss.backward()
-            optimizer.zero_grad()  # between backward and step
-            optimizer.step()
-            model.eval()
-            with torch.inference_mode():
-                test_losses.append(nn.L1Loss()(model(X_test), y_test).item())
-            train_losses.append(loss.item())
-        return train_losses, test_losses
-
+    wiped = functools.partial(learners_loop, zero_grad="before_step")  # after backward
     with pytest.raises(ExerciseError, match=r"still has its starting values[\s\S]*wipes"):
         check.exercise_03_4(wiped)
 
 
-def test_03_4_spots_a_fixed_learning_rate():
+def test_03_4_spots_a_fixed_learning_rate(reference_loop):
     def fixed_lr(model, X_train, y_train, X_test, y_test, lr, epochs):
-        return my_train(model, X_train, y_train, X_test, y_test, 0.01, epochs)
+        return reference_loop(model, X_train, y_train, X_test, y_test, 0.01, epochs)
 
     with pytest.raises(ExerciseError, match=r"lr=0\.1 and epochs=12, the training loss of epoch 2"):
         check.exercise_03_4(fixed_lr)
 
 
-def test_03_4_spots_an_extra_step_after_the_loop():
+def test_03_4_spots_an_extra_step_after_the_loop(reference_loop):
     def one_more(model, X_train, y_train, X_test, y_test, lr, epochs):
-        losses = my_train(model, X_train, y_train, X_test, y_test, lr, epochs)
+        losses = reference_loop(model, X_train, y_train, X_test, y_test, lr, epochs)
         with torch.no_grad():
             model.bias -= lr * model.bias.grad
         return losses
@@ -504,10 +428,10 @@ def test_03_4_spots_an_extra_step_after_the_loop():
         check.exercise_03_4(one_more)
 
 
-def test_03_4_spots_a_fresh_model_in_place_of_the_given_one():
-    def fresh(model, X_train, y_train, X_test, y_test, lr, epochs):
+def test_03_4_spots_a_fresh_model_in_place_of_the_given_one(reference_loop):
+    def fresh(model, *data_and_settings):
         torch.manual_seed(42)
-        return my_train(LinearRegressionModel(), X_train, y_train, X_test, y_test, lr, epochs)
+        return reference_loop(LinearRegressionModel(), *data_and_settings)
 
     with pytest.raises(ExerciseError, match=r"still has its starting values[\s\S]*`model` arg"):
         check.exercise_03_4(fresh)
@@ -524,10 +448,10 @@ def test_03_4_spots_a_fresh_model_in_place_of_the_given_one():
     ],
     ids=["history", "one-list", "short", "string", "none"],
 )
-def test_03_4_explains_a_wrong_return_value(returned, message):
+def test_03_4_explains_a_wrong_return_value(returned, message, reference_loop):
     def answer(model, *data_and_settings):
         history = History()
-        history.train_loss, history.test_loss = my_train(model, *data_and_settings)
+        history.train_loss, history.test_loss = reference_loop(model, *data_and_settings)
         return returned(history)
 
     with pytest.raises(ExerciseError, match=message):
@@ -547,7 +471,7 @@ def test_03_4_wants_the_loop_written_out_not_helpers_train():
 
 def test_03_4_leaves_helpers_train_as_it_was():
     original = training_checks._training.History
-    check.exercise_03_4(my_train)
+    check.exercise_03_4(learners_loop)
     with pytest.raises(ExerciseError):
         check.exercise_03_4(forgets_zero_grad)
     assert training_checks._training.History is original is History
