@@ -50,9 +50,10 @@ def make_linear_data(
         else:
             generator.manual_seed(seed)
         y = y + noise_std * torch.randn(X.shape, generator=generator, dtype=torch.float32)
-    if len(torch.unique(X)) < len(X):
+    distinct = len(torch.unique(X))
+    if distinct < len(X):
         raise ValueError(
-            f"x from {start} to {end} in steps of {step} gives {len(torch.unique(X))} distinct "
+            f"x from {start} to {end} in steps of {step} gives {distinct} distinct "
             f"float32 value(s) for {len(X)} points: the step is below float32's resolution "
             "there. Use a larger step or values nearer 0."
         )
@@ -86,14 +87,14 @@ def split_data(
         )
     seed = None if seed is None else as_number("seed", seed, integer=True)
     try:
-        fraction_ok = 0 < as_number("train_fraction", train_fraction) < 1
+        fraction = as_number("train_fraction", train_fraction)
     except ValueError:
-        fraction_ok = False
-    if not fraction_ok:
+        fraction = math.nan  # not a number: refused below with the range message
+    if not 0 < fraction < 1:
         raise ValueError(
             f"train_fraction must lie strictly between 0 and 1, got {train_fraction!r}."
         )
-    train_fraction = as_number("train_fraction", train_fraction)
+    train_fraction = fraction
     n_train = int(train_fraction * len(X))
     if n_train == 0 or n_train == len(X):
         raise ValueError(

@@ -126,8 +126,6 @@ def train(
 
             if not (math.isfinite(train_loss) and math.isfinite(test_loss)):
                 _stop_diverged(model, history, epoch, train_loss, test_loss, optimizer)
-                if verbose:
-                    print(history.message)
                 break
 
             history.epochs.append(epoch)
@@ -143,8 +141,8 @@ def train(
         if not _lr_overflows(optimizer, like.dtype):
             raise
         _stop_diverged(model, history, epoch, float("inf"), float("inf"), optimizer)
-        if verbose:
-            print(history.message)
+    if verbose and history.diverged_at is not None:
+        print(history.message)
     model.eval()
     return history
 
