@@ -12,7 +12,6 @@ are imported when a widget is built, and static viewers get a PNG of the picture
 
 from __future__ import annotations
 
-import base64
 import functools
 import math
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ._validate import finite_float
-from .plotting import COLORS, MARKERS, canvas_png
+from ._widget_picture import canvas_png, widget_bundle
+from .plotting import COLORS, MARKERS
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -140,12 +140,9 @@ def _box_class(widgets: Any) -> type:
 
     class FitByHand(widgets.VBox):
         def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-            view = {"version_major": 2, "version_minor": 0, "model_id": self.model_id}
-            return {
-                "application/vnd.jupyter.widget-view+json": view,
-                "image/png": base64.b64encode(self.image.value).decode("ascii"),
-                "text/plain": f"fit_by_hand: {self.readout.value}",
-            }
+            return widget_bundle(
+                self.model_id, self.image.value, f"fit_by_hand: {self.readout.value}"
+            )
 
         def _ipython_display_(self, **kwargs: Any) -> None:  # ipywidgets 7 and Colab
             from IPython.display import display

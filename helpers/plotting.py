@@ -8,7 +8,6 @@ stays distinct for colour-blind readers, and every series has its own marker too
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -158,18 +157,3 @@ def plot_loss_curves(history: Any, *, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("loss")
     ax.legend(loc="upper right")
     return ax
-
-
-def canvas_png(canvas: Any) -> bytes:
-    """What an Agg ``canvas`` shows now (blitted artists included), as PNG bytes.
-
-    The widgets (the dashboard and ``fit_by_hand``) paint only the moving artists over a
-    saved background and send this picture; fast compression keeps a move within a blink.
-    """
-    import PIL.Image
-
-    width, height = canvas.get_width_height()
-    image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()

@@ -18,7 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from ..plotting import COLORS, MARKERS, canvas_png, to_numpy
+from .._widget_picture import canvas_png
+from ..plotting import COLORS, MARKERS, to_numpy
 from .runs import LEARNING_RATES, Run
 
 #: Fixed loss-axis limits, so that pictures for different learning rates compare.
