@@ -215,7 +215,7 @@ def test_03_2_accepts_a_longer_run_that_gets_closer():
 
 def test_03_2_the_suggested_run_passes_with_room_to_spare():
     """The float64 oracle by the gradient formula agrees with what train reaches."""
-    X_train, y_train, X_test, y_test = training_checks._default_split()
+    X_train, y_train, X_test, y_test = training_checks.default_split()
     w, b = training_checks._mse_descent(0.3367, 0.1288, X_train, y_train)
     oracle = ((w * X_test.double() + b - y_test.double()) ** 2).mean().item()
     torch.manual_seed(42)

@@ -3,7 +3,8 @@
 ``@exercise("03.4")`` makes a function a checker: it runs on a copy of the learner's random
 state and default dtype, its own frames are cut from tracebacks, and inside it ``fail``,
 ``passed`` and ``run_answer`` name the exercise. ``run_answer`` calls the learner's function
-under a time limit; ``line_model`` is a straight-line model with known parameters.
+under a time limit; ``line_model`` is a straight-line model with known parameters and
+``default_split`` the course's default data, split as the notebooks split it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 import torch
 
+from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
 
 # Frames from files in this folder are the checkers' own (the spelling of __file__, as in tracebacks).
@@ -170,3 +172,8 @@ def line_model(weight: float, bias: float) -> LinearRegressionModel:
         model.weights.fill_(weight)
         model.bias.fill_(bias)
     return model
+
+
+def default_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """X_train, y_train, X_test, y_test of the notebooks' default line, split in order."""
+    return split_data(*make_linear_data())

@@ -25,12 +25,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import make_linear_data, split_data
+from ..data import make_linear_data
 from ..device import get_device
 from ..model import LinearRegressionModel
 from ..persistence import ModelFileError, load_model
 from ..training import train
-from ._core import exercise, fail, keeps_random_state, line_model, passed, run_answer
+from ._core import (
+    default_split,
+    exercise,
+    fail,
+    keeps_random_state,
+    line_model,
+    passed,
+    run_answer,
+)
 
 
 def _params(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -39,10 +47,6 @@ def _params(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def _same_params(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-
-def _default_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    return split_data(*make_linear_data())
 
 
 def _momentum_sgd(model: nn.Module) -> torch.optim.SGD:
@@ -196,7 +200,7 @@ def _contains_key(obj: Any, key: str) -> bool:
 
 def _momentum_run(first: int, second: int, device: torch.device, keep_optimizer: bool) -> dict:
     """Seed-42 model, SGD with momentum; optionally a fresh optimizer after ``first`` epochs."""
-    data = _default_split()
+    data = default_split()
     with keeps_random_state(seed=42):
         model = LinearRegressionModel()
     optimizer = _momentum_sgd(model)
@@ -365,7 +369,7 @@ def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
             reference = LinearRegressionModel()
         history = train(
             reference,
-            *_default_split(),
+            *default_split(),
             epochs=epochs,
             optimizer=_momentum_sgd(reference),
             verbose=False,
@@ -465,7 +469,7 @@ def exercise_05_5(train_and_reload: Callable[..., Any]) -> None:
     ``get_device()`` picks another device, there too; X and y arrive on the CPU, shape (N, 1).
     """
     lr = 0.1
-    X_train, y_train, _, _ = _default_split()
+    X_train, y_train, _, _ = default_split()
     X_noisy, y_noisy = make_linear_data(weight=-0.4, bias=0.9, noise_std=0.1, seed=5)
     for device in _devices_to_try():
         for X, y, steps in [(X_train, y_train, 3), (X_noisy, y_noisy, 20)]:

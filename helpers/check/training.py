@@ -25,7 +25,7 @@ from .. import training as _training
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
 from ..training import History, train
-from ._core import exercise, fail, passed, run_answer
+from ._core import default_split, exercise, fail, passed, run_answer
 
 #: Exercise 03.1: how far the learned weight and bias may be from the best line.
 FIT_TOLERANCE = 0.02
@@ -38,10 +38,6 @@ LR_TARGET = 0.06
 MSE_LR, MSE_EPOCHS, MSE_SLACK = 0.1, 100, 2.0
 #: Exercise 03.4: the (lr, epochs) the learner's loop is run with, each against helpers.train.
 LOOP_RUNS = ((0.01, 40), (0.1, 12))
-
-
-def _default_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    return split_data(*make_linear_data())
 
 
 def _seeded_model() -> LinearRegressionModel:
@@ -157,7 +153,7 @@ def exercise_03_1(answer: Callable[..., nn.Module]) -> None:
 @exercise("03.2")
 def exercise_03_2(answer: Callable[..., Any]) -> None:
     """``answer(model, X_train, y_train, X_test, y_test)`` trains with MSE and returns the History."""
-    X_train, y_train, X_test, y_test = _default_split()
+    X_train, y_train, X_test, y_test = default_split()
     model = _seeded_model()
     start_weight, start_bias = _line_of(model, "the starting model")
     history = run_answer(
@@ -247,7 +243,7 @@ def exercise_03_3(answer: Callable[[], float]) -> None:
         )
     lr = float(lr)
     history = train(
-        _seeded_model(), *_default_split(), lr=lr, epochs=LR_EPOCHS, device="cpu", verbose=False
+        _seeded_model(), *default_split(), lr=lr, epochs=LR_EPOCHS, device="cpu", verbose=False
     )
     last = history.test_loss[-LR_LAST:]
     if history.diverged_at is None and len(last) == LR_LAST and max(last) < LR_TARGET:
@@ -424,7 +420,7 @@ def _first_difference(mine: list[float], theirs: list[float]) -> int:
 
 def _check_loop_run(answer: Callable[..., Any], lr: float, epochs: int) -> None:
     """Run the learner's loop and ``train`` from identical copies and compare them bit for bit."""
-    data = _default_split()
+    data = default_split()
     start = _seeded_model()
     model, reference = copy.deepcopy(start), copy.deepcopy(start)
     setting = f"with lr={lr:g} and epochs={epochs}"
