@@ -4,7 +4,8 @@
 state and default dtype, its own frames are cut from tracebacks, and inside it ``fail``,
 ``passed`` and ``run_answer`` name the exercise. ``run_answer`` calls the learner's function
 under a time limit; ``line_model`` is a straight-line model with known parameters and
-``default_split`` the course's default data, split as the notebooks split it.
+``default_split`` the course's default data, split as the notebooks split it;
+``least_squares_line`` is the best straight line through points, in closed form.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..data import make_linear_data, split_data
@@ -177,3 +179,11 @@ def line_model(weight: float, bias: float) -> LinearRegressionModel:
 def default_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """X_train, y_train, X_test, y_test of the notebooks' default line, split in order."""
     return split_data(*make_linear_data())
+
+
+def least_squares_line(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Slope and intercept minimising the squared error, from covariance over variance (float64)."""
+    x = X.detach().cpu().double().numpy().ravel()
+    t = y.detach().cpu().double().numpy().ravel()
+    slope = float(np.mean((x - x.mean()) * (t - t.mean())) / np.mean((x - x.mean()) ** 2))
+    return slope, float(t.mean() - slope * x.mean())

@@ -15,7 +15,15 @@ import numpy as np
 import torch
 
 from ..data import make_linear_data, split_data
-from ._core import exercise, fail, keeps_random_state, line_model, passed, run_answer
+from ._core import (
+    exercise,
+    fail,
+    keeps_random_state,
+    least_squares_line,
+    line_model,
+    passed,
+    run_answer,
+)
 
 
 def _column(values: list[float]) -> torch.Tensor:
@@ -60,14 +68,6 @@ def _noisy_line(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return make_linear_data(weight=0.7, bias=0.3, noise_std=0.05, seed=seed)
 
 
-def _least_squares_line(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Slope and intercept minimising the squared error, from covariance over variance."""
-    x = X.detach().cpu().double().numpy().ravel()
-    t = y.detach().cpu().double().numpy().ravel()
-    slope = float(np.mean((x - x.mean()) * (t - t.mean())) / np.mean((x - x.mean()) ** 2))
-    return slope, float(t.mean() - slope * x.mean())
-
-
 # --- Exercise 04.1 ---------------------------------------------------------------------
 
 
@@ -76,7 +76,7 @@ def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> Non
     """Check ``r_squared(y_true, y_pred) -> float`` on cases whose R² is known."""
     y = _column([1.0, 2.0, 3.0, 4.0])
     X_noisy, y_noisy = _noisy_line(seed=4)
-    slope, intercept = _least_squares_line(X_noisy, y_noisy)
+    slope, intercept = least_squares_line(X_noisy, y_noisy)
     x64 = X_noisy.double().numpy().ravel()
     t64 = y_noisy.double().numpy().ravel()
     fitted = torch.tensor(slope * x64 + intercept, dtype=torch.float32).unsqueeze(1)
@@ -137,7 +137,7 @@ def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> Non
 def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
     """Check ``gap_to_least_squares(model, X, y) -> float``: model MSE minus the best line's MSE."""
     X, y = _noisy_line(seed=7)
-    slope, intercept = _least_squares_line(X, y)
+    slope, intercept = least_squares_line(X, y)
     x64 = X.double().numpy().ravel()
     t64 = y.double().numpy().ravel()
     best_mse = float(np.mean((slope * x64 + intercept - t64) ** 2))

@@ -25,7 +25,7 @@ from .. import training as _training
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
 from ..training import History, train
-from ._core import default_split, exercise, fail, passed, run_answer
+from ._core import default_split, exercise, fail, least_squares_line, passed, run_answer
 
 #: Exercise 03.1: how far the learned weight and bias may be from the best line.
 FIT_TOLERANCE = 0.02
@@ -79,13 +79,6 @@ def _line_of(model: Any, name: str) -> tuple[float, float]:
     return weight, bias
 
 
-def _least_squares(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """The line that minimises the squared error on (X, y), in closed form (float64)."""
-    x, t = X.double().reshape(-1), y.double().reshape(-1)
-    slope = ((x - x.mean()) * (t - t.mean())).sum() / ((x - x.mean()) ** 2).sum()
-    return slope.item(), (t.mean() - slope * x.mean()).item()
-
-
 def _errors(weight: float, bias: float, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Mean absolute and mean squared error of the line ``weight * x + bias`` on (X, y)."""
     miss = weight * X.double().reshape(-1) + bias - y.double().reshape(-1)
@@ -137,7 +130,7 @@ def exercise_03_1(answer: Callable[..., nn.Module]) -> None:
             f"the model still has its starting values (weight {weight:.4f}, bias {bias:.4f}).",
             "train the model (with train(...) or your own loop) before returning it.",
         )
-    best_weight, best_bias = _least_squares(X_train, y_train)
+    best_weight, best_bias = least_squares_line(X_train, y_train)
     off = max(abs(weight - best_weight), abs(bias - best_bias))
     if off > FIT_TOLERANCE:
         fail(
