@@ -5,7 +5,8 @@ state and default dtype, its own frames are cut from tracebacks, and inside it `
 ``passed`` and ``run_answer`` name the exercise. ``run_answer`` calls the learner's function
 under a time limit; ``line_model`` is a straight-line model with known parameters and
 ``default_split`` the course's default data, split as the notebooks split it;
-``least_squares_line`` is the best straight line through points, in closed form.
+``least_squares_line`` is the best straight line through points, in closed form, and
+``unwrapped`` takes the number out of a one-element tensor or array.
 """
 
 from __future__ import annotations
@@ -187,3 +188,12 @@ def least_squares_line(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     t = y.detach().cpu().double().numpy().ravel()
     slope = float(np.mean((x - x.mean()) * (t - t.mean())) / np.mean((x - x.mean()) ** 2))
     return slope, float(t.mean() - slope * x.mean())
+
+
+def unwrapped(value: Any) -> Any:
+    """The Python number in a one-element tensor (any device) or NumPy array; else ``value``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value.item()
+    return value

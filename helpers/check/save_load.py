@@ -38,6 +38,7 @@ from ._core import (
     line_model,
     passed,
     run_answer,
+    unwrapped,
 )
 
 
@@ -92,10 +93,7 @@ def _refuse_unsafe_loads(calls: list[dict[str, Any]]) -> None:
 
 def _as_float(value: Any, what: str) -> float:
     """A float from a Python, NumPy or one-element tensor number; anything else fails."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.detach().cpu().item()
-    elif isinstance(value, np.ndarray) and value.size == 1:
-        value = value.item()
+    value = unwrapped(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         fail(
             f"your function should return {what}, got a {type(value).__name__}.",

@@ -25,7 +25,7 @@ from .. import training as _training
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
 from ..training import History, train
-from ._core import default_split, exercise, fail, least_squares_line, passed, run_answer
+from ._core import default_split, exercise, fail, least_squares_line, passed, run_answer, unwrapped
 
 #: Exercise 03.1: how far the learned weight and bias may be from the best line.
 FIT_TOLERANCE = 0.02
@@ -224,11 +224,7 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
 @exercise("03.3")
 def exercise_03_3(answer: Callable[[], float]) -> None:
     """``answer()`` returns a learning rate that settles the test loss below the target quickly."""
-    lr = run_answer(answer)
-    if isinstance(lr, torch.Tensor) and lr.numel() == 1:
-        lr = lr.item()
-    elif isinstance(lr, np.ndarray) and lr.size == 1:
-        lr = lr.item()
+    lr = unwrapped(run_answer(answer))
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
         fail(
             f"pick_learning_rate returned {lr!r}; a learning rate is a positive number.",
@@ -388,11 +384,7 @@ def _losses(values: Any, name: str, epochs: int) -> list[float]:
             "start with an empty list before the loop and append loss.item() every epoch.",
         )
     numbers_found = []
-    for value in values:
-        if isinstance(value, torch.Tensor) and value.numel() == 1:
-            value = value.item()
-        elif isinstance(value, np.ndarray) and value.size == 1:
-            value = value.item()
+    for value in map(unwrapped, values):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             fail(
                 f"the {name} losses hold an entry of type {type(value).__name__}, not a number.",
