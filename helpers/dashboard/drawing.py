@@ -218,22 +218,19 @@ class Picture:
         return canvas_png(self.canvas)
 
     def _background(self, loss: str, axis_end: int) -> None:
-        if not self.prepare(loss, axis_end):
-            self.canvas.restore_region(self._backgrounds[(loss, axis_end)])
+        """Set the axes for this loss and epoch axis; restore their still parts, drawn once.
 
-    def prepare(self, loss: str, axis_end: int) -> bool:
-        """Set the axes for this loss and epoch axis; draw and keep their still parts once.
-
-        Returns whether it drew (a full draw of the figure, the slow part of a first visit).
+        The first visit draws the whole figure (the slow part) and keeps it as a bitmap.
         """
         _, loss_view, rate_view = self.views
         loss_view.axis(loss, axis_end)
         rate_view.axis(loss)
-        if (loss, axis_end) in self._backgrounds:
-            return False
+        key = (loss, axis_end)
+        if key in self._backgrounds:
+            self.canvas.restore_region(self._backgrounds[key])
+            return
         self.canvas.draw()
-        self._backgrounds[(loss, axis_end)] = self.canvas.copy_from_bbox(self.figure.bbox)
-        return True
+        self._backgrounds[key] = self.canvas.copy_from_bbox(self.figure.bbox)
 
 
 def axis_end(epochs: int, max_epochs: int) -> int:
