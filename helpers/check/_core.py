@@ -6,7 +6,8 @@ state and default dtype, its own frames are cut from tracebacks, and inside it `
 under a time limit; ``line_model`` is a straight-line model with known parameters and
 ``default_split`` the course's default data, split as the notebooks split it;
 ``least_squares_line`` is the best straight line through points, in closed form, and
-``unwrapped`` takes the number out of a one-element tensor or array.
+``unwrapped`` takes the number out of a one-element tensor or array; ``mae_descent`` is
+gradient descent on the mean absolute error, the gradient written out.
 """
 
 from __future__ import annotations
@@ -197,3 +198,20 @@ def unwrapped(value: Any) -> Any:
     if isinstance(value, np.ndarray) and value.size == 1:
         return value.item()
     return value
+
+
+def mae_descent(
+    X: torch.Tensor, y: torch.Tensor, steps: int, lr: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """w and b (shape (1,), in X's dtype) after ``steps`` full-batch steps on the MAE.
+
+    They start where the seed-42 LinearRegressionModel starts. The gradient of
+    mean(|w*x + b - y|) is mean(sign(r) * x) for w and mean(sign(r)) for b, where r is the
+    prediction minus the target.
+    """
+    with keeps_random_state(seed=42):
+        w, b = torch.randn(1).to(X.dtype), torch.randn(1).to(X.dtype)
+    for _ in range(steps):
+        sign = torch.sign(w * X + b - y)
+        w, b = w - lr * (sign * X).mean(), b - lr * sign.mean()
+    return w, b

@@ -36,6 +36,7 @@ from ._core import (
     fail,
     keeps_random_state,
     line_model,
+    mae_descent,
     passed,
     run_answer,
     unwrapped,
@@ -434,18 +435,8 @@ def _saved_locations(path: Path) -> set[str]:
 
 
 def _hand_trained_line(X: torch.Tensor, y: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
-    """[w, b] after ``steps`` full-batch steps on the MAE from the seed-42 start, in float64.
-
-    The gradient of mean(|w*x + b - y|) is mean(sign(r) * x) for w and mean(sign(r)) for b,
-    where r is the prediction minus the target.
-    """
-    with keeps_random_state(seed=42):
-        w, b = torch.randn(1).double(), torch.randn(1).double()  # LinearRegressionModel's start
-    x, t = X.double(), y.double()
-    for _ in range(steps):
-        sign = torch.sign(w * x + b - t)
-        w, b = w - lr * (sign * x).mean(), b - lr * sign.mean()
-    return torch.cat([w, b])
+    """[w, b] after ``steps`` full-batch steps on the MAE from the seed-42 start, in float64."""
+    return torch.cat(mae_descent(X.double(), y.double(), steps, lr))
 
 
 def _line_of(model: nn.Module) -> torch.Tensor:
