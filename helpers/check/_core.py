@@ -6,7 +6,8 @@ state and default dtype, its own frames are cut from tracebacks, and inside it `
 under a time limit; ``line_model`` is a straight-line model with known parameters and
 ``default_split`` the course's default data, split as the notebooks split it;
 ``least_squares_line`` is the best straight line through points, in closed form, and
-``unwrapped`` takes the number out of a one-element tensor or array; ``mae_descent`` is
+``unwrapped`` takes the number out of a one-element tensor or array, ``flat64`` a tensor's
+values out as a flat float64 array; ``mae_descent`` is
 gradient descent on the mean absolute error, the gradient written out.
 """
 
@@ -183,10 +184,14 @@ def default_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
     return split_data(*make_linear_data())
 
 
+def flat64(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor's values (any device, with grad or not) as a flat float64 NumPy array."""
+    return tensor.detach().to("cpu", torch.float64).numpy().reshape(-1)
+
+
 def least_squares_line(X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Slope and intercept minimising the squared error, from covariance over variance (float64)."""
-    x = X.detach().cpu().double().numpy().ravel()
-    t = y.detach().cpu().double().numpy().ravel()
+    x, t = flat64(X), flat64(y)
     slope = float(np.mean((x - x.mean()) * (t - t.mean())) / np.mean((x - x.mean()) ** 2))
     return slope, float(t.mean() - slope * x.mean())
 

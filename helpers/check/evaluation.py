@@ -18,6 +18,7 @@ from ..data import make_linear_data, split_data
 from ._core import (
     exercise,
     fail,
+    flat64,
     keeps_random_state,
     least_squares_line,
     line_model,
@@ -78,8 +79,7 @@ def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> Non
     y = _column([1.0, 2.0, 3.0, 4.0])
     X_noisy, y_noisy = _noisy_line(seed=4)
     slope, intercept = least_squares_line(X_noisy, y_noisy)
-    x64 = X_noisy.double().numpy().ravel()
-    t64 = y_noisy.double().numpy().ravel()
+    x64, t64 = flat64(X_noisy), flat64(y_noisy)
     fitted = torch.tensor(slope * x64 + intercept, dtype=torch.float32).unsqueeze(1)
     cases = [
         # (targets, predictions, expected R², what the case is, hint when it is wrong)
@@ -139,8 +139,7 @@ def exercise_04_2(gap_to_least_squares: Callable[..., Any]) -> None:
     """Check ``gap_to_least_squares(model, X, y) -> float``: model MSE minus the best line's MSE."""
     X, y = _noisy_line(seed=7)
     slope, intercept = least_squares_line(X, y)
-    x64 = X.double().numpy().ravel()
-    t64 = y.double().numpy().ravel()
+    x64, t64 = flat64(X), flat64(y)
     best_mse = float(np.mean((slope * x64 + intercept - t64) ** 2))
     for weight, bias in [(0.5, 0.4), (0.9, 0.1), (slope, intercept)]:
         model = line_model(weight, bias).eval()

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..model import LinearRegressionModel
-from ._core import exercise, fail, passed, run_answer
+from ._core import exercise, fail, flat64, passed, run_answer
 
 
 def _line_model(weight: float, bias: float) -> LinearRegressionModel:
@@ -36,10 +36,6 @@ def _line_model(weight: float, bias: float) -> LinearRegressionModel:
 
 def _x_column() -> torch.Tensor:
     return torch.linspace(-2.0, 2.0, 9).unsqueeze(1)
-
-
-def _values(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().to("cpu", torch.float64).numpy().reshape(-1)
 
 
 def _snapshot(model: nn.Module) -> dict[str, tuple[torch.Tensor, bool]]:
@@ -113,9 +109,9 @@ def exercise_02_2(answer: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> 
     for weight, bias in ((0.5, -0.25), (-1.25, 0.75)):
         model = _line_model(weight, bias)
         X = _x_column()
-        x = _values(X)
+        x = flat64(X)
         predictions = run_answer(answer, model, X)
-        if not np.array_equal(_values(X), x):
+        if not np.array_equal(flat64(X), x):
             fail(
                 "your function changed the X it was given, so the caller's data is spoilt.",
                 "only call the model on X; do not write into X (no X.zero_(), X -= ..., X[:] = ...).",
@@ -132,7 +128,7 @@ def exercise_02_2(answer: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> 
                 f"{tuple(X.shape)}.",
                 "return model(X) as it is: one prediction per row of X, without reshaping.",
             )
-        if not np.allclose(_values(predictions), weight * x + bias, atol=1e-6):
+        if not np.allclose(flat64(predictions), weight * x + bias, atol=1e-6):
             fail(
                 "the predictions are not weights * x + bias for the model you were given.",
                 "call the model passed in on the X passed in; do not build or train a new one.",
@@ -265,11 +261,11 @@ def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
                 f"for X of shape {tuple(X.shape)} your model returns shape {tuple(predictions.shape)}.",
                 "nn.Linear(1, 1) maps (N, 1) to (N, 1); keep its weight of shape (1, 1).",
             )
-        expected = weight * _values(X) + bias
-        if not np.allclose(_values(predictions), expected, atol=1e-6):
+        expected = weight * flat64(X) + bias
+        if not np.allclose(flat64(predictions), expected, atol=1e-6):
             fail(
                 f"for a model with weight {weight} and bias {bias} your copy predicts "
-                f"{_values(predictions)[0]:.4f} at x = -2 instead of {expected[0]:.4f}.",
+                f"{flat64(predictions)[0]:.4f} at x = -2 instead of {expected[0]:.4f}.",
                 "copy model.weights into linear.weight (shape (1, 1)) and model.bias into "
                 "linear.bias (shape (1,)).",
             )
@@ -321,14 +317,14 @@ def exercise_02_4(answer: Callable[[], nn.Module]) -> None:
             "inside the class.",
         )
     X = _x_column()
-    x = _values(X)
+    x = flat64(X)
     for a, b, c in ((2.0, -3.0, 0.5), (-0.5, 0.0, 1.25)):
         with torch.no_grad():
             names["a"].fill_(a)
             names["b"].fill_(b)
             names["c"].fill_(c)
         output = model(X)
-        if not np.array_equal(_values(X), x):
+        if not np.array_equal(flat64(X), x):
             fail(
                 "forward changed the x it was given.",
                 "compute a new tensor (self.a * x**2 + ...); do not change x in place (x.pow_(2), x *= ...).",
@@ -342,7 +338,7 @@ def exercise_02_4(answer: Callable[[], nn.Module]) -> None:
                 "return a tensor the same shape as x: work element by element, no sums or reshapes.",
             )
         expected = a * x**2 + b * x + c
-        got = _values(output)
+        got = flat64(output)
         if not np.allclose(got, expected, atol=1e-5):
             worst = int(np.argmax(np.abs(got - expected)))
             fail(
