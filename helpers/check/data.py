@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._core import exercise, fail, passed, run_answer
+from ._core import exercise, fail, flat64, passed, run_answer
 
 
 def _as_pair(result: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,7 +71,7 @@ def _column(name: str, value: torch.Tensor, rows: int) -> np.ndarray:
             f"{name} has {value.shape[0]} rows, but it should have {rows}.",
             "check the start, end and step you give torch.arange (the end is not included).",
         )
-    return value.detach().to("cpu", torch.float64).numpy()[:, 0]
+    return flat64(value)
 
 
 def _run_on_copies(answer: Callable, X: torch.Tensor, y: torch.Tensor, *args: Any) -> Any:
@@ -150,15 +150,15 @@ def _expect_ordered_split(answer: Callable, X: torch.Tensor, y: torch.Tensor, n_
                 "compute n_train = int(0.7 * len(X)) from the data you are given, "
                 "train on the rows before it and test on the rest.",
             )
-    expected_x = X[:, 0].double().numpy()
-    got_x = torch.cat([X_train, X_test])[:, 0].detach().double().numpy()
+    expected_x = flat64(X)
+    got_x = flat64(torch.cat([X_train, X_test]))
     if not np.array_equal(got_x, expected_x):
         fail(
             "the rows are not the first 70 % for training and the last 30 % for testing, in order.",
             "this split keeps the order: no shuffling, X[:n_train] trains and X[n_train:] tests.",
         )
-    got_y = torch.cat([y_train, y_test])[:, 0].detach().double().numpy()
-    if not np.array_equal(got_y, y[:, 0].double().numpy()):
+    got_y = flat64(torch.cat([y_train, y_test]))
+    if not np.array_equal(got_y, flat64(y)):
         fail(
             "the X rows are right, but the y rows do not belong to them.",
             "split y at the same place as X.",
@@ -202,9 +202,8 @@ def _shuffled_split(
                 "shuffle whole rows (index with a permutation), then use n_train = int(0.8 * len(X)) "
                 "from the data you are given.",
             )
-    x_original = X[:, 0].double().numpy()
-    x_all = torch.cat([X_train, X_test])[:, 0].detach().double().numpy()
-    y_all = torch.cat([y_train, y_test])[:, 0].detach().double().numpy()
+    x_original = flat64(X)
+    x_all, y_all = flat64(torch.cat([X_train, X_test])), flat64(torch.cat([y_train, y_test]))
     if not np.allclose(np.sort(x_all), x_original, atol=1e-6):
         fail(
             f"the X values are not the original {n} values, each used once.",
