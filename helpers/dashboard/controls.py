@@ -129,10 +129,9 @@ class TrainingDashboard:
 
     def close(self) -> None:
         """Close the widgets: their views disappear and they stop answering."""
-        for child in (self.lr_slider, self.epochs_slider, self.loss_buttons, self.image):
+        controls = (self.lr_slider, self.epochs_slider, self.loss_buttons)
+        for child in (*controls, self.image, self.readout, self.widget):
             child.close()
-        self.readout.close()
-        self.widget.close()
 
     def _frame(self, lr: float, epochs: int, loss: str) -> Frame:
         self._sweep.train_to(epochs)
