@@ -9,7 +9,6 @@ while they are dragged; moves that arrive faster than pictures are drawn coalesc
 from __future__ import annotations
 
 import asyncio
-import base64
 import html
 import math
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from typing import Any
 
 import torch
 
+from .._widget_picture import widget_bundle
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
 from .drawing import TRUE_BIAS, TRUE_WEIGHT, Frame, Picture, axis_end, fmt
@@ -152,21 +152,10 @@ class TrainingDashboard:
         self.readout.value = _describe(frame)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """The widget view, plus a PNG of the current picture for static renderers.
-
-        JupyterLab and Colab render the widget; GitHub, nbviewer and nbconvert (which drop
-        the widget mimetype when no widget state is stored) show the PNG instead.
-        """
+        """The widget view, plus a PNG of the current picture for static renderers."""
         summary = html.unescape(self.readout.value.split("<br>")[0].replace("<b>", ""))
-        return {
-            "application/vnd.jupyter.widget-view+json": {
-                "version_major": 2,
-                "version_minor": 0,
-                "model_id": self.widget.model_id,
-            },
-            "image/png": base64.b64encode(bytes(self.image.value)).decode("ascii"),
-            "text/plain": f"TrainingDashboard({summary.replace('</b>', '')})",
-        }
+        text = f"TrainingDashboard({summary.replace('</b>', '')})"
+        return widget_bundle(self.widget.model_id, self.image.value, text)
 
     def _ipython_display_(self, **kwargs: Any) -> None:
         # Like ipywidgets 7 itself: always a display_data message, which Colab expects.
