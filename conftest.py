@@ -3,8 +3,8 @@
 Markers are applied here by path, so a test file needs no marker of its own to land in the
 right tier (a test may still add one with ``@pytest.mark.slow``): every notebook cell is
 ``notebooks``, ``tests/test_browser.py`` is ``browser``, the ipywidgets 7.7.1 checks are
-``compat``, and the tests listed in ``SLOW`` (each starts a process, builds or runs pip) are
-``slow``. ``make quick`` runs what carries none of them.
+``compat``, and the tests listed in ``SLOW`` (each starts a process, builds, runs pip, draws
+a widget's pictures or runs a benchmark) are ``slow``. ``make quick`` runs what carries none of them.
 
 With pytest-xdist's default ``--dist load`` (``pytest -n 2``, as ``make test`` runs it), each
 notebook's cells go to one worker, in order, since they share one kernel; every other test is
@@ -13,10 +13,18 @@ together. (xdist's own ``--dist loadgroup`` cannot do this: with pytest 9 it ign
 """
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+# Bytecode caches on, even where PYTHONDONTWRITEBYTECODE is set: without them every pytest
+# process (each xdist worker, each nbval kernel, each subprocess a test starts) compiles
+# helpers/ and re-does pytest's assertion rewriting of about 150 modules, over a second
+# each time. The caches go to __pycache__ folders, which git ignores.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # Hypothesis keeps an example database; keep it out of the working tree.
 os.environ.setdefault(
@@ -28,14 +36,15 @@ SANITIZE_FILE = ROOT / "tests" / "nbval_sanitize.cfg"
 
 # Node id prefixes, relative to the repository root.
 BROWSER = ("tests/test_browser.py",)
-# Besides these, every test whose name says ipywidgets_7 (the Colab version) is ``compat``.
-COMPAT = ("tests/test_dashboard.py::test_the_dashboard_works_under_ipywidgets_7",)
+COMPAT = ("tests/test_ipywidgets_7.py",)
 SLOW = (
     "tests/test_packaging.py",
-    "tests/test_bench_smoke.py::test_notebook_runs_are_nbval_runs",
-    "tests/test_bench_smoke.py::test_setup_runs_make_tests_install_steps",
+    # Whole files: the widgets' tests draw pictures (a tenth of a second or more each), and
+    # the benchmarks' tests run each benchmark at toy sizes.
+    "tests/test_dashboard.py",
+    "tests/test_fit_by_hand.py",
+    "tests/test_bench_smoke.py",
     "tests/test_colab_setup.py::test_pip_leaves_the_installed_dependencies_alone",
-    "tests/test_dashboard.py::test_importing_helpers_does_not_import_ipywidgets",
     "tests/test_device.py::test_importing_helpers_chooses_no_device",
     "tests/test_notebook_hygiene.py::test_ruff_",
     "tests/test_notebook_hygiene.py::test_the_linter_runs_on_its_own",
@@ -66,8 +75,6 @@ def pytest_collection_modifyitems(config, items):
         for marker, prefixes in (("browser", BROWSER), ("compat", COMPAT), ("slow", SLOW)):
             if node.startswith(prefixes):
                 item.add_marker(marker)
-        if "ipywidgets_7" in item.name and not item.get_closest_marker("compat"):
-            item.add_marker("compat")
     # Handed out in this order: the longest test first, then the notebooks, then the rest.
     items.sort(
         key=lambda item: (not item.get_closest_marker("browser"), item.path.suffix != ".ipynb")

@@ -16,6 +16,9 @@
 - A test that takes an argument ``notebook_path`` runs once per notebook under notebooks/.
 
 tools/ is put on ``sys.path``, so tests import the tools by name (``import lint_notebooks``).
+torch, helpers and the tools are imported inside the fixtures: with ``pytest -n 2`` this
+file is also loaded by the process that only hands out tests, which then starts its
+workers seconds sooner.
 """
 
 from __future__ import annotations
@@ -23,24 +26,24 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
 import pytest
-import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    import torch
+
+    from helpers import LinearRegressionModel
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT / "tools"))
 
-import bench_train  # noqa: E402
-import lint_notebooks  # noqa: E402
-
-from helpers import LinearRegressionModel, make_linear_data, split_data  # noqa: E402
-
 
 def pytest_generate_tests(metafunc):
     if "notebook_path" in metafunc.fixturenames:
+        import lint_notebooks
+
         paths = lint_notebooks.notebook_paths(NOTEBOOKS)
         ids = [p.relative_to(ROOT).as_posix() for p in paths]
         metafunc.parametrize("notebook_path", paths, ids=ids)
@@ -48,15 +51,23 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def line_data() -> tuple[torch.Tensor, torch.Tensor]:
+    from helpers import make_linear_data
+
     return make_linear_data()
 
 
 @pytest.fixture
 def default_split(line_data) -> tuple[torch.Tensor, ...]:
+    from helpers import split_data
+
     return split_data(*line_data)
 
 
 def _seeded_model(seed: int = 42) -> LinearRegressionModel:
+    import torch
+
+    from helpers import LinearRegressionModel
+
     torch.manual_seed(seed)
     return LinearRegressionModel()
 
@@ -68,10 +79,14 @@ def seeded_model() -> Callable[..., LinearRegressionModel]:
 
 @pytest.fixture
 def reference_loop():
+    import bench_train
+
     return bench_train.bare_loop
 
 
 def _inline_cells(notebook: str, tag: str = "inline-version") -> list[str]:
+    import nbformat
+
     nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
     sources = [
         cell.source
@@ -83,6 +98,9 @@ def _inline_cells(notebook: str, tag: str = "inline-version") -> list[str]:
 
 
 def _run_cells(notebook: str, sources: list[str], **namespace) -> dict:
+    import torch
+    from torch import nn
+
     namespace = {"torch": torch, "nn": nn, **namespace}
     for number, source in enumerate(sources, start=1):
         exec(compile(source, f"{notebook} [tagged cell {number}]", "exec"), namespace)

@@ -194,12 +194,16 @@ def test_the_tiers_are_the_makefiles_pytest_commands():
     assert quick[-1] == "tests"
 
 
-def test_a_baseline_is_that_commit_with_this_venv(tmp_path):
-    tree = bench_tests.unpack("HEAD", tmp_path)
+def test_a_baseline_is_that_commit_installed_by_its_own_makefile(tmp_path):
+    tree = bench_tests.unpack("HEAD", tmp_path / "tree")
     assert (tree / "Makefile").read_bytes() == subprocess.run(
         ["git", "show", "HEAD:Makefile"], cwd=ROOT, capture_output=True, check=True
     ).stdout
-    assert (tree / ".venv").resolve() == (ROOT / ".venv").resolve()
+    assert not (tree / ".venv").exists()  # its own, made by the steps below
+    venv = tree / ".venv"
+    targets = bench_setup.setup_targets(venv, root=tree)
+    assert targets == bench_setup.setup_targets(venv)  # the same commit: the same steps
+    assert any(target.startswith(str(venv)) for target in targets)
     assert bench_tests.pytest_args("test", tree)[:2] == ["-n", "2"]
 
 

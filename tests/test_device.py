@@ -123,10 +123,13 @@ def test_argument_unknown_name_is_value_error(no_env, bad):
         get_device(bad)
 
 
-def test_importing_helpers_chooses_no_device():
-    """Import helpers in a fresh interpreter whose device probes raise if touched."""
+def test_importing_helpers_chooses_no_device_and_imports_no_widgets():
+    """Import helpers in a fresh interpreter whose device probes raise if touched.
+
+    The same import leaves ipywidgets unimported (it is imported when a widget is built)."""
     script = textwrap.dedent(
         """
+        import sys
         import torch
 
         def probe():
@@ -135,6 +138,9 @@ def test_importing_helpers_chooses_no_device():
         torch.cuda.is_available = probe
         torch.backends.mps.is_available = probe
         import helpers  # must not probe
+        helpers.training_dashboard, helpers.fit_by_hand
+        if "ipywidgets" in sys.modules:
+            raise SystemExit("importing helpers imported ipywidgets")
 
         try:
             helpers.get_device()  # but choosing a device does probe: the trap works

@@ -1,18 +1,13 @@
 """The by-hand widget, driven as a learner drives it: by setting the sliders' values.
 
 Every loss it shows is checked against the loss written out with NumPy, and the
-least-squares line against ``np.polyfit``. The ipywidgets 7.7.1 check (what Colab ships)
-runs a short script in a subprocess with that version first on the path.
+least-squares line against ``np.polyfit``. (Under ipywidgets 7.7.1, what Colab ships:
+tests/test_ipywidgets_7.py.)
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +18,6 @@ from helpers import make_linear_data, split_data
 from helpers.fit_by_hand import fit_by_hand
 
 ROOT = Path(__file__).resolve().parent.parent
-IPYWIDGETS7 = ROOT / ".venv" / "ipywidgets7"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SETTINGS = [(0.0, 0.0), (-1.0, 1.5), (1.5, -0.5), (0.25, 0.9)]
 
@@ -180,44 +174,3 @@ X_GOOD, Y_GOOD = torch.linspace(0, 1, 10).reshape(-1, 1), torch.linspace(0, 1, 1
 def test_bad_inputs_get_one_clear_error(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         fit_by_hand(*args, **kwargs)
-
-
-_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    from helpers import fit_by_hand
-    lazy = "ipywidgets" not in sys.modules
-    import torch, ipywidgets
-    X = torch.linspace(0, 1, 20).reshape(-1, 1)
-    y = 0.7 * X + 0.3 + 0.05 * torch.sin(17 * X)
-    box = fit_by_hand(X, y)
-    readouts, markers = [], []
-    for w, b in SETTINGS:
-        box.weight_slider.value, box.bias_slider.value = w, b
-        readouts.append(box.readout.value)
-        markers.append([list(v) for v in box.picture.marker.get_data()])
-    print(json.dumps({
-        "lazy": lazy, "version": ipywidgets.__version__, "file": ipywidgets.__file__,
-        "readouts": readouts, "markers": markers,
-        "png": box._repr_mimebundle_()["image/png"][:20], "x": X[:, 0].tolist(), "y": y[:, 0].tolist(),
-    }))
-    """
-)
-
-
-def test_fit_by_hand_works_under_ipywidgets_7():
-    if not (IPYWIDGETS7 / "ipywidgets").is_dir():
-        pytest.skip(f"ipywidgets 7.7.1 is not installed in {IPYWIDGETS7}: run `make test`")
-    env = dict(os.environ, PYTHONPATH=str(IPYWIDGETS7))
-    script = f"SETTINGS = {SETTINGS!r}\n{_SCRIPT}"
-    command = [sys.executable, "-W", "ignore::DeprecationWarning", "-c", script]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"under ipywidgets 7.7.1:\n{result.stderr[-4000:]}"
-    out = json.loads(result.stdout)
-    assert out["lazy"], "importing helpers.fit_by_hand imported ipywidgets"
-    assert out["version"] == "7.7.1" and Path(out["file"]).is_relative_to(IPYWIDGETS7)
-    x, t = np.array(out["x"]), np.array(out["y"])
-    expected = [f"mean absolute error (L1): {hand_loss(x, t, w, b):.4f}" for w, b in SETTINGS]
-    assert out["readouts"] == expected
-    assert out["markers"] == [[[w], [b]] for w, b in SETTINGS]
-    assert base64.b64decode(out["png"] + "=" * (-len(out["png"]) % 4)).startswith(PNG_SIGNATURE)

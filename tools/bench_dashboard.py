@@ -69,8 +69,9 @@ async def _session(max_epochs, epoch_moves, lr_moves, builds) -> dict[str, list[
     """
     from helpers.dashboard.runs import nearest_rate
 
-    _, warm = await _build(max_epochs)  # imports, the font cache: paid once per kernel
-    warm.close()
+    if builds > 1:  # a measured run: imports and the font cache first, as once per kernel
+        _, warm = await _build(max_epochs)
+        warm.close()
     first = []
     for _ in range(builds):
         seconds_, made = await _build(max_epochs)

@@ -67,15 +67,20 @@ class PytestRun:
 
 
 def run_pytest(
-    args: list[str | Path], xdist: bool = False, cwd: Path = ROOT, env: dict | None = None
+    args: list[str | Path],
+    xdist: bool = False,
+    cwd: Path = ROOT,
+    env: dict | None = None,
+    python: Path | str = sys.executable,
 ) -> PytestRun:
     """Run ``pytest ARGS`` from ``cwd`` (the repository root) as ``make test`` does, timed.
 
-    Paths among ``args`` are given relative to ``cwd``; ``xdist`` adds ``-n 2``.
+    Paths among ``args`` are given relative to ``cwd``; ``xdist`` adds ``-n 2``; ``python``
+    is the interpreter (another environment's, for an earlier commit).
     """
     with tempfile.TemporaryDirectory(prefix="bench-junit-") as temp:
         junit = Path(temp) / "junit.xml"
-        command = [sys.executable, "-m", "pytest", "-q", f"--junitxml={junit}"]
+        command = [str(python), "-m", "pytest", "-q", f"--junitxml={junit}"]
         command += list(XDIST) if xdist else []
         command += [str(a.relative_to(cwd)) if isinstance(a, Path) else a for a in args]
         start = time.perf_counter()
@@ -84,6 +89,8 @@ def run_pytest(
         cells = read_junit(junit) if junit.exists() else {}
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     summary = lines[-1].strip("= ") if lines else done.stderr.strip()[-200:]
+    failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    summary += "".join(f"; {line[:300]}" for line in failed)  # which, when a run fails
     return PytestRun(wall, done.returncode, summary, cells)
 
 

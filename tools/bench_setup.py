@@ -21,11 +21,12 @@ from pathlib import Path
 from bench_core import ROOT, Row, Section, seconds
 
 
-def setup_targets(venv: Path) -> list[str]:
-    """The prerequisites of ``make test`` (its install steps) for a venv at ``venv``."""
+def setup_targets(venv: Path, root: Path = ROOT) -> list[str]:
+    """The prerequisites of ``make test`` (its install steps) for a venv at ``venv``, as the
+    Makefile in ``root`` lists them."""
     database = subprocess.run(
         ["make", "--print-data-base", "--dry-run", f"VENV={venv}", "test"],
-        cwd=ROOT,
+        cwd=root,
         capture_output=True,
         text=True,
         check=True,

@@ -3,23 +3,25 @@
 Both pytest commands are read from the Makefile (``make --dry-run``), so they cannot drift
 from it, and run back to back from the repository root, each timed wall-clock. Goal: the
 unit tier takes at most a tenth of the full suite. With ``--baseline REF`` the full suite
-also runs on a copy of the tree at git ``REF`` (``git archive`` into build/, using this
-.venv), first, so that an earlier suite and today's are compared in the same run on the same
-machine (goal: at most 0.7 of it). Each run writes a JUnit file: the report lists where the
+also runs, first, on a copy of the tree at git ``REF`` in .compat/baseline-SHA (ignored by
+git), with that commit's own environment: its Makefile's install steps, its pinned versions
+(built once, a few minutes; later runs reuse it), so that an earlier suite and today's are
+compared in the same run on the same machine, each as it was installed (goal: at most 0.7
+of it). Each run writes a JUnit file: the report lists where the
 full suite's time goes (seconds summed per test file or notebook, and the slowest tests).
 """
 
 from __future__ import annotations
 
-import os
 import shlex
+import shutil
 import subprocess
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from bench_core import BUILD, ROOT, Row, Section, seconds, table
+from bench_core import ROOT, Row, Section, seconds, table
 from bench_notebooks import PytestRun, run_pytest
+from bench_setup import setup_targets
 
 QUICK_GOAL = 0.10
 BASELINE_GOAL = 0.70
@@ -42,13 +44,38 @@ def pytest_args(target: str, root: Path = ROOT) -> list[str]:
 
 
 def unpack(ref: str, folder: Path) -> Path:
-    """The tree at git ``ref`` in ``folder``, sharing this checkout's .venv."""
+    """The tree at git ``ref`` in ``folder`` (created if missing)."""
     archive = subprocess.run(
         ["git", "archive", "--format=tar", ref], cwd=ROOT, capture_output=True, check=True
     ).stdout
+    folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    (folder / ".venv").symlink_to(ROOT / ".venv")
     return folder
+
+
+def baseline_tree(ref: str) -> Path:
+    """That commit's tree in .compat/baseline-SHA, its .venv made by its own Makefile.
+
+    The tree is unpacked once; ``make`` then runs the install steps ``make test`` lists in
+    that tree (nothing to do when they are done), so the versions are that commit's pins.
+    """
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    tree = ROOT / ".compat" / f"baseline-{sha[:12]}"
+    if not (tree / "Makefile").exists():
+        partial = tree.with_name(tree.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        unpack(sha, partial).rename(tree)
+    targets = setup_targets(tree / ".venv", root=tree)
+    log = tree / "install.log"
+    with open(log, "w") as out:
+        made = subprocess.run(["make", f"VENV={tree / '.venv'}", *targets], cwd=tree,
+                              stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    if made.returncode != 0:
+        raise RuntimeError(f"installing {ref} failed; see {log}")
+    return tree
 
 
 def per_file(run: PytestRun) -> list[tuple[str, float]]:
@@ -60,12 +87,9 @@ def per_file(run: PytestRun) -> list[tuple[str, float]]:
 
 
 def run_baseline(ref: str) -> PytestRun:
-    """The full suite, as that commit's own Makefile ran it, on a copy of that commit."""
-    BUILD.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="bench-baseline-", dir=BUILD) as temp:
-        tree = unpack(ref, Path(temp))
-        env = dict(os.environ, PYTHONPATH=str(tree))  # its helpers, in the kernels too
-        return run_pytest(pytest_args("test", tree), cwd=tree, env=env)
+    """The full suite, as that commit's own Makefile ran it, in that commit's environment."""
+    tree = baseline_tree(ref)
+    return run_pytest(pytest_args("test", tree), cwd=tree, python=tree / ".venv" / "bin" / "python")
 
 
 def describe(result: Section, name: str, run: PytestRun) -> None:
