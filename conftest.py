@@ -7,9 +7,10 @@ right tier (a test may still add one with ``@pytest.mark.slow``): every notebook
 a widget's pictures or runs a benchmark) are ``slow``. ``make quick`` runs what carries none of them.
 
 With pytest-xdist's default ``--dist load`` (``pytest -n 2``, as ``make test`` runs it), each
-notebook's cells go to one worker, in order, since they share one kernel; every other test is
-handed out on its own, the browser test first (it is the longest), so both workers finish
-together. (xdist's own ``--dist loadgroup`` cannot do this: with pytest 9 it ignores groups.)
+notebook's cells go to one worker, in order, since they share one kernel, and so do the tests of
+each file in ``ONE_WORKER``, which share a costly module fixture that each worker would
+otherwise build again; every other test is handed out on its own. The browser test goes first
+(it is the longest), then the notebooks and those files, so both workers finish together. (xdist's own ``--dist loadgroup`` cannot do this: with pytest 9 it ignores groups.)
 """
 
 import os
@@ -45,10 +46,12 @@ SLOW = (
     "tests/test_fit_by_hand.py",
     "tests/test_bench_smoke.py",
     "tests/test_colab_setup.py::test_pip_leaves_the_installed_dependencies_alone",
-    "tests/test_device.py::test_importing_helpers_chooses_no_device",
     "tests/test_notebook_hygiene.py::test_ruff_",
     "tests/test_notebook_hygiene.py::test_the_linter_runs_on_its_own",
 )
+# Files whose tests share a module fixture that takes a second or more to build (the
+# ipywidgets 7.7.1 subprocess, the dashboard and its training sweep, the wheel and sdist).
+ONE_WORKER = ("tests/test_ipywidgets_7.py", "tests/test_dashboard.py", "tests/test_packaging.py")
 
 
 def pytest_configure(config):
@@ -75,10 +78,14 @@ def pytest_collection_modifyitems(config, items):
         for marker, prefixes in (("browser", BROWSER), ("compat", COMPAT), ("slow", SLOW)):
             if node.startswith(prefixes):
                 item.add_marker(marker)
-    # Handed out in this order: the longest test first, then the notebooks, then the rest.
-    items.sort(
-        key=lambda item: (not item.get_closest_marker("browser"), item.path.suffix != ".ipynb")
-    )
+
+    # Handed out in this order: the longest test first, then the notebooks and the files that
+    # stay on one worker, then the rest (the sort is stable: each file keeps its order).
+    def order(item) -> tuple[bool, bool, bool]:
+        together = _node_id(item).startswith(ONE_WORKER)
+        return not item.get_closest_marker("browser"), item.path.suffix != ".ipynb", not together
+
+    items.sort(key=order)
 
 
 class NotebookScheduling:
@@ -91,11 +98,11 @@ class NotebookScheduling:
         from xdist.scheduler import LoadScopeScheduling
 
         class Scheduling(LoadScopeScheduling):
-            """One unit of work per notebook (all its cells), one per test otherwise."""
+            """One unit of work per notebook or ONE_WORKER file, one per test otherwise."""
 
             def _split_scope(self, nodeid: str) -> str:
                 path = nodeid.split("::", 1)[0]
-                return path if path.endswith(".ipynb") else nodeid
+                return path if path.endswith(".ipynb") or path in ONE_WORKER else nodeid
 
         config.option.loadscopereorder = False  # keep the order set above
         return Scheduling(config, log)

@@ -1,10 +1,7 @@
 """get_device: explicit argument, then LINREG_DEVICE, then cuda -> mps -> cpu; clear errors."""
 
-import os
-import subprocess
+import importlib
 import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +9,6 @@ import torch
 from helpers import available_devices, get_device
 
 ENV_VAR = "LINREG_DEVICE"
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -123,38 +119,30 @@ def test_argument_unknown_name_is_value_error(no_env, bad):
         get_device(bad)
 
 
-def test_importing_helpers_chooses_no_device_and_imports_no_widgets():
-    """Import helpers in a fresh interpreter whose device probes raise if touched.
+def test_importing_helpers_chooses_no_device_and_imports_no_widgets(monkeypatch, no_env):
+    """Import helpers afresh, with device probes that fail the test if touched.
 
-    The same import leaves ipywidgets unimported (it is imported when a widget is built)."""
-    script = textwrap.dedent(
-        """
-        import sys
-        import torch
+    Every helpers module (and ipywidgets, if an earlier test imported it) is taken out of
+    sys.modules for the duration, so each module's top-level code runs again, as in a new
+    kernel; monkeypatch puts the originals back afterwards. The same import must leave
+    ipywidgets unimported: it is imported when a widget is built."""
+    probed = []
 
-        def probe():
-            raise SystemExit("a device was probed at import time")
+    def probe():
+        probed.append(True)
+        return False
 
-        torch.cuda.is_available = probe
-        torch.backends.mps.is_available = probe
-        import helpers  # must not probe
-        helpers.training_dashboard, helpers.fit_by_hand
-        if "ipywidgets" in sys.modules:
-            raise SystemExit("importing helpers imported ipywidgets")
+    for name in list(sys.modules):
+        if name.partition(".")[0] in ("helpers", "ipywidgets"):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(torch.cuda, "is_available", probe)
+    monkeypatch.setattr(torch.backends.mps, "is_available", probe)
 
-        try:
-            helpers.get_device()  # but choosing a device does probe: the trap works
-        except SystemExit:
-            print("import chose nothing; get_device probes")
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if k != ENV_VAR} | {"MPLBACKEND": "Agg"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "import chose nothing; get_device probes"
+    fresh = importlib.import_module("helpers")
+    assert callable(fresh.training_dashboard) and callable(fresh.check.exercise_01_1)
+    assert fresh.get_device is not get_device, "helpers was not imported afresh"
+    assert not probed, "importing helpers probed a device"
+    assert "ipywidgets" not in sys.modules, "importing helpers imported ipywidgets"
+
+    assert fresh.get_device() == torch.device("cpu")  # choosing a device does probe:
+    assert probed  # the trap works

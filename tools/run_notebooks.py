@@ -12,10 +12,12 @@ tools/lint_notebooks.py reports, from the one list there).
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from lint_notebooks import NOISY_CELL_KEYS, NOISY_NOTEBOOK_KEYS, ROOT, notebook_paths
 from nbclient import NotebookClient
 
@@ -55,16 +57,20 @@ def tidy(nb: nbformat.NotebookNode) -> None:
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        record_timing=False,
-        coalesce_streams=True,
-        store_widget_state=False,
-    )
-    client.execute()
+    # The kernel talks over Unix sockets in a temporary folder: no TCP port, and no warning
+    # from ipykernel about unencrypted TCP on every run.
+    with tempfile.TemporaryDirectory() as sockets:
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
+        client = NotebookClient(
+            nb,
+            km=kernel,
+            timeout=CELL_TIMEOUT,
+            resources={"metadata": {"path": str(path.parent)}},
+            record_timing=False,
+            coalesce_streams=True,
+            store_widget_state=False,
+        )
+        client.execute()
     tidy(nb)
     nbformat.validate(nb)
     nbformat.write(nb, path)
