@@ -88,9 +88,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def api(base: str, token: str, path: str, method: str = "GET") -> bytes:
+def api(base: str, token: str, path: str, method: str = "GET", body: dict | None = None) -> bytes:
     request = urllib.request.Request(
-        f"{base}{path}", method=method, headers={"Authorization": f"token {token}"}
+        f"{base}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.read()
@@ -275,13 +278,19 @@ def test_the_widgets_work_in_jupyterlab(jupyterlab):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             step = Steps(page)
-            with step("start JupyterLab"):
+            with step("start JupyterLab, and a kernel for the notebook"):
                 server_ready()
+                # As when a notebook is opened again: JupyterLab joins the session that
+                # exists for its path, so the kernel starts up while the page loads.
+                session = {"path": NOTEBOOK, "name": NOTEBOOK, "type": "notebook"}
+                started = api(base, token, "/api/sessions", "POST", session | {"kernel": {}})
             with step("open the notebook"):
                 page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
                 page.locator(".jp-NotebookPanel").wait_for(timeout=60_000)
             with step("wait for the kernel to be idle"):
                 page.locator("#jp-main-statusbar").get_by_text("Idle").wait_for(timeout=60_000)
+                kernels = [s["kernel"]["id"] for s in json.loads(api(base, token, "/api/sessions"))]
+                assert kernels == [json.loads(started)["kernel"]["id"]], "a second kernel started"
             notebook = page.locator(".jp-NotebookPanel")
             cell = notebook.locator(".jp-CodeCell", has_text=DASHBOARD_CODE)
             by_hand = notebook.locator(".jp-CodeCell", has_text=FIT_BY_HAND_CODE)
