@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import KernelManager
 from lint_notebooks import NOISY_CELL_KEYS, NOISY_NOTEBOOK_KEYS, ROOT, notebook_paths
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 CELL_TIMEOUT = (
@@ -60,10 +60,13 @@ def execute(path: Path) -> float:
     # The kernel talks over Unix sockets in a temporary folder: no TCP port, and no warning
     # from ipykernel about unencrypted TCP on every run.
     with tempfile.TemporaryDirectory() as sockets:
-        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=f"{sockets}/kernel")
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = f"{sockets}/kernel"
         client = NotebookClient(
             nb,
-            km=kernel,
+            config=config,
+            kernel_name="python3",
             timeout=CELL_TIMEOUT,
             resources={"metadata": {"path": str(path.parent)}},
             record_timing=False,
