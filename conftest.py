@@ -48,6 +48,7 @@ SLOW = (
     "tests/test_colab_setup.py::test_pip_leaves_the_installed_dependencies_alone",
     "tests/test_notebook_hygiene.py::test_ruff_",
     "tests/test_notebook_hygiene.py::test_the_linter_runs_on_its_own",
+    "tests/test_notebook_hygiene.py::test_the_runner_executes_in_the_notebooks_folder",
 )
 # Files whose tests share a module fixture that takes a second or more to build (the
 # ipywidgets 7.7.1 subprocess, the dashboard and its training sweep, the wheel and sdist).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -370,6 +371,26 @@ def test_the_runner_drops_every_key_the_linter_reports():
     assert len(check(nb)) > len(lint_notebooks.NOISY_NOTEBOOK_KEYS)
     run_notebooks.tidy(nb)
     assert check(nb) == []
+
+
+def test_the_runner_executes_in_the_notebooks_folder_and_stops_its_kernel(tmp_path, capfd):
+    cells = [
+        new_code_cell("import os\nprint(os.getcwd())"),
+        new_code_cell("print(os.getpid())"),
+        new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]}),
+    ]
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    run_notebooks.execute(path)
+    ran = nbformat.read(path, as_version=4)
+    folder, pid = (cell.outputs[0].text.strip() for cell in ran.cells[:2])
+    assert Path(folder) == tmp_path
+    assert [cell.execution_count for cell in ran.cells] == [1, 2, 3]
+    assert ran.cells[2].outputs[0].ename == "ZeroDivisionError"
+    assert ran.metadata.kernelspec == run_notebooks.KERNELSPEC
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid), 0)  # the kernel has been shut down, not left running
+    assert "WARNING" not in capfd.readouterr().err  # e.g. ipykernel's unencrypted-TCP one
 
 
 def test_the_linter_runs_on_its_own_and_lists_the_problems(tmp_path, capsys):
