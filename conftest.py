@@ -10,7 +10,8 @@ With pytest-xdist's default ``--dist load`` (``pytest -n 2``, as ``make test`` r
 notebook's cells go to one worker, in order, since they share one kernel, and so do the tests of
 each file in ``ONE_WORKER``, which share a costly module fixture that each worker would
 otherwise build again; every other test is handed out on its own. The browser test goes first
-(it is the longest), then the notebooks and those files, so both workers finish together. (xdist's own ``--dist loadgroup`` cannot do this: with pytest 9 it ignores groups.)
+(it is the longest), then the notebooks and those files, so both workers finish together.
+(xdist's own ``--dist loadgroup`` cannot do this: with pytest 9 it ignores groups.)
 """
 
 import os
@@ -72,21 +73,19 @@ def _node_id(item) -> str:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
+    # Handed out in this order: the longest test first, then the notebooks and the files that
+    # stay on one worker, then the rest (the sort is stable: each file keeps its order).
+    rank = {}
     for item in items:
-        node = _node_id(item)
-        if item.path.suffix == ".ipynb":
+        node, notebook = _node_id(item), item.path.suffix == ".ipynb"
+        if notebook:
             item.add_marker(pytest.mark.notebooks)
         for marker, prefixes in (("browser", BROWSER), ("compat", COMPAT), ("slow", SLOW)):
             if node.startswith(prefixes):
                 item.add_marker(marker)
-
-    # Handed out in this order: the longest test first, then the notebooks and the files that
-    # stay on one worker, then the rest (the sort is stable: each file keeps its order).
-    def order(item) -> tuple[bool, bool, bool]:
-        together = _node_id(item).startswith(ONE_WORKER)
-        return not item.get_closest_marker("browser"), item.path.suffix != ".ipynb", not together
-
-    items.sort(key=order)
+        browser = item.get_closest_marker("browser")
+        rank[item.nodeid] = (not browser, not notebook, not node.startswith(ONE_WORKER))
+    items.sort(key=lambda item: rank[item.nodeid])
 
 
 class NotebookScheduling:

@@ -283,14 +283,16 @@ def test_the_widgets_work_in_jupyterlab(jupyterlab):
                 # As when a notebook is opened again: JupyterLab joins the session that
                 # exists for its path, so the kernel starts up while the page loads.
                 session = {"path": NOTEBOOK, "name": NOTEBOOK, "type": "notebook"}
-                started = api(base, token, "/api/sessions", "POST", session | {"kernel": {}})
+                started = json.loads(
+                    api(base, token, "/api/sessions", "POST", session | {"kernel": {}})
+                )
             with step("open the notebook"):
                 page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
                 page.locator(".jp-NotebookPanel").wait_for(timeout=60_000)
             with step("wait for the kernel to be idle"):
                 page.locator("#jp-main-statusbar").get_by_text("Idle").wait_for(timeout=60_000)
                 kernels = [s["kernel"]["id"] for s in json.loads(api(base, token, "/api/sessions"))]
-                assert kernels == [json.loads(started)["kernel"]["id"]], "a second kernel started"
+                assert kernels == [started["kernel"]["id"]], "a second kernel started"
             notebook = page.locator(".jp-NotebookPanel")
             cell = notebook.locator(".jp-CodeCell", has_text=DASHBOARD_CODE)
             by_hand = notebook.locator(".jp-CodeCell", has_text=FIT_BY_HAND_CODE)
