@@ -330,6 +330,20 @@ def test_the_pacing_proxy_counts_markdown_words_and_code_cells():
     assert lint_notebooks.lesson_minutes(nb) == (7, 3, 7 / 150 + 3 * 0.75)  # "-" is a word
 
 
+def test_optional_sections_are_left_out_of_the_core_path():
+    nb = new_notebook(cells=[new_markdown_cell("# Lesson"), new_code_cell("1")])
+    nb.cells += [
+        new_markdown_cell("## Optional: a deep dive\n\nsix more words here"),
+        new_code_cell("2"),
+    ]
+    nb.cells += [new_markdown_cell("### Inside it"), new_code_cell("3")]
+    nb.cells += [new_markdown_cell("## Recap"), new_code_cell("4")]
+    # "# Lesson" and "## Recap" (4 words, "#" counts) and cells 1 and 4; not the optional part.
+    assert lint_notebooks.lesson_minutes(nb) == (4, 2, 4 / 150 + 2 * 0.75)
+    nb.cells[2].source = "## A deep dive"
+    assert lint_notebooks.lesson_minutes(nb)[1] == 4
+
+
 @pytest.mark.parametrize(
     "name, words, code_cells, too_long",
     [

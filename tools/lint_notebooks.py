@@ -5,7 +5,8 @@ Usage: python tools/lint_notebooks.py [NOTEBOOK ...]   (default: every notebook 
 Prints one line per problem, each naming the notebook and cell and saying how to fix it, and
 exits with status 1 when there is any. ``tools/run_notebooks.py`` drops the metadata listed
 here (``NOISY_NOTEBOOK_KEYS``, ``NOISY_CELL_KEYS``); a lesson notebook must also stay within
-the pacing proxy: markdown words / 150 + code cells * 0.75 <= ``LESSON_MINUTES``.
+the pacing proxy on its core path (its "Optional ..." sections left out):
+markdown words / 150 + code cells * 0.75 <= ``LESSON_MINUTES``.
 """
 
 from __future__ import annotations
@@ -49,10 +50,35 @@ def course_address(root: Path = ROOT) -> tuple[str, str]:
     return course["repository"], course["branch"]
 
 
+HEADING = re.compile(r"^(#{1,6})\s+(.*)$", re.MULTILINE)
+
+
+def core_cells(nb) -> list:
+    """The cells of a notebook's core path: everything but its "Optional ..." sections.
+
+    A section is optional when its heading starts with "Optional"; it runs to the next heading
+    of the same or a higher level (fewer or as many ``#``), which ends the deep dive.
+    """
+    core, optional_level = [], None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            heading = HEADING.search(cell.source)
+            if heading:
+                level = len(heading.group(1))
+                if optional_level is not None and level <= optional_level:
+                    optional_level = None
+                if optional_level is None and heading.group(2).startswith("Optional"):
+                    optional_level = level
+        if optional_level is None:
+            core.append(cell)
+    return core
+
+
 def lesson_minutes(nb) -> tuple[int, int, float]:
-    """(markdown words, code cells, minutes by the pacing proxy) of a notebook."""
-    words = sum(len(re.findall(r"\S+", c.source)) for c in nb.cells if c.cell_type == "markdown")
-    code = sum(1 for c in nb.cells if c.cell_type == "code")
+    """(markdown words, code cells, minutes by the pacing proxy) of a notebook's core path."""
+    cells = core_cells(nb)
+    words = sum(len(re.findall(r"\S+", c.source)) for c in cells if c.cell_type == "markdown")
+    code = sum(1 for c in cells if c.cell_type == "code")
     return words, code, words / 150 + code * 0.75
 
 
