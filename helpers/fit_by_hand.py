@@ -33,6 +33,24 @@ LOSS_NAMES = {"l1": "mean absolute error (L1)", "mse": "mean squared error"}
 SHORT_NAMES = {"l1": "L1 loss", "mse": "MSE"}
 GRID = 121  # points per axis of the loss surface
 STEP = 0.01  # slider step for w and b
+#: Most rows drawn: the surface costs GRID**2 losses over every row (10**6 rows: about a minute).
+MAX_ROWS = 100_000
+
+
+def _four_decimals(value: float) -> str:
+    """``value`` to 4 decimals, width 7, never as negative zero ("-0.0000")."""
+    return f"{round(value, 4) + 0.0:7.4f}"
+
+
+def _readout_corner(line_y: tuple[float, float]) -> float:
+    """Axes-fraction y (0.04 bottom or 0.96 top) of the readout box, away from the line.
+
+    ``line_y`` is the line's height, as a fraction of the axes, at the left and right end
+    of the box's strip (the right 45% of the panel); the box takes up to 0.3 of the height.
+    """
+    low, high = min(line_y), max(line_y)
+    crosses_bottom, crosses_top = low <= 0.3 and high >= 0.0, high >= 0.7 and low <= 1.0
+    return 0.96 if crosses_bottom and not crosses_top else 0.04
 
 
 def losses(kind: str, x: np.ndarray, y: np.ndarray, w: Any, b: Any) -> np.ndarray:
@@ -78,7 +96,7 @@ def _start(name: str, value: Any, limits: tuple[float, float]) -> float:
 class _Picture:
     """The two-panel figure: everything still drawn once, then only the moving parts."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, kind: str, w_range, b_range) -> None:
+    def __init__(self, x, y, kind: str, w_range, b_range, start: tuple[float, float]) -> None:
         self.x, self.y, self.kind = x, y, kind
         fig = Figure(figsize=(9, 3.6), dpi=96)
         self.canvas = FigureCanvasAgg(fig)
@@ -88,8 +106,10 @@ class _Picture:
 
         pad = 0.05 * np.ptp(x) or 0.5
         self.x_line = np.array([x.min() - pad, x.max() + pad])
-        y_pad = 0.3 * np.ptp(y) or 0.5
-        self.y_limits = (y.min() - y_pad, y.max() + y_pad)
+        # The view holds the data and the starting line, so the line opens in view.
+        shown = np.concatenate([y, start[0] * self.x_line + start[1]])
+        y_pad = 0.3 * np.ptp(shown) or 0.5
+        self.y_limits = (shown.min() - y_pad, shown.max() + y_pad)
         data_ax.set(xlim=self.x_line, ylim=self.y_limits, xlabel="x (input)", ylabel="y (target)")
         data_ax.set_title("the data and your line y = w x + b", fontsize=10)
         data_ax.scatter(x, y, s=16, c=COLORS["train"], marker=MARKERS["train"], label="data")
@@ -128,10 +148,23 @@ class _Picture:
         span = high - low  # keeps far-off lines finite for Agg
         self.line.set_data(self.x_line, np.clip(w * self.x_line + b, low - span, high + span))
         self.marker.set_data([w], [b])
-        self.text.set_text(f"w = {w:7.4f}   b = {b:7.4f}\n{SHORT_NAMES[self.kind]} = {value:.4f}")
+        self.text.set_text(self._readout(w, b, value))
         for artist in (self.line, self.marker, self.text):
             self.fig.draw_artist(artist)
         return canvas_png(self.canvas), value
+
+    def _readout(self, w: float, b: float, value: float) -> str:
+        """The box's text, placed where the line is not; says where an unseen line went."""
+        low, high = self.y_limits
+        left, right = self.x_line[0] + 0.55 * np.ptp(self.x_line), self.x_line[1]
+        strip = ((w * left + b - low) / (high - low), (w * right + b - low) / (high - low))
+        self.text.set_y(_readout_corner(strip))
+        self.text.set_va("bottom" if self.text.get_position()[1] < 0.5 else "top")
+        ends = w * self.x_line + b
+        where = "below" if ends.max() < low else "above" if ends.min() > high else None
+        text = f"w = {_four_decimals(w)}   b = {_four_decimals(b)}\n"
+        text += f"{SHORT_NAMES[self.kind]} = {value:.4f}"
+        return text + (f"\nyour line is {where} the view" if where else "")
 
 
 @functools.cache
@@ -168,6 +201,11 @@ def fit_by_hand(
         raise ValueError(
             f"X and y must hold the same number of rows, at least 2, got {len(x)} and {len(t)}."
         )
+    if len(x) > MAX_ROWS:
+        raise ValueError(
+            f"X and y hold {len(x):,} rows; fit_by_hand draws at most {MAX_ROWS:,} (its loss "
+            f"surface sums over every row {GRID**2:,} times). Pass a sample, e.g. X[:1000]."
+        )
     if np.ptp(x) == 0:
         raise ValueError("All X values are equal, so no line fits best; pass varied inputs.")
     kind = loss.lower() if isinstance(loss, str) else loss
@@ -181,7 +219,7 @@ def fit_by_hand(
 
     import ipywidgets as widgets
 
-    picture = _Picture(x, t, kind, w_range, b_range)
+    picture = _Picture(x, t, kind, w_range, b_range, (w0, b0))
     look = {"continuous_update": True, "step": STEP, "readout_format": ".2f"}
     look["style"], look["layout"] = {"description_width": "initial"}, {"width": "300px"}
     w_slider = widgets.FloatSlider(

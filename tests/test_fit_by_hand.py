@@ -174,3 +174,45 @@ X_GOOD, Y_GOOD = torch.linspace(0, 1, 10).reshape(-1, 1), torch.linspace(0, 1, 1
 def test_bad_inputs_get_one_clear_error(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         fit_by_hand(*args, **kwargs)
+
+
+def test_the_line_opens_in_view_at_the_default_start(data):
+    X, y = data
+    box = fit_by_hand(X, y)
+    picture = box.picture
+    low, high = picture.y_limits
+    ends = box.weight_slider.value * picture.x_line + box.bias_slider.value
+    assert box.weight_slider.value == 0 and box.bias_slider.value == 0
+    assert low < ends.min() and ends.max() < high
+    assert (y.numpy() > low).all() and (y.numpy() < high).all()
+    assert "your line is" not in picture.text.get_text()
+    line_at = (0 - low) / (high - low)  # the flat start line, as a fraction of the height
+    box_bottom = picture.text.get_position()[1]
+    assert line_at < 0.3 and box_bottom == 0.96  # the box went to the top, off the line
+
+
+def test_a_line_out_of_view_is_named_and_negative_zero_never_shows(data):
+    X, y = data
+    box = fit_by_hand(X, y, bias=-0.0)
+    assert "b =  0.0000" in box.picture.text.get_text()
+    box.bias_slider.value = box.bias_slider.min
+    box.weight_slider.value = box.weight_slider.min
+    ends = box.weight_slider.value * box.picture.x_line + box.bias_slider.value
+    assert ends.max() < box.picture.y_limits[0]  # the line is under the view
+    assert box.picture.text.get_text().endswith("\nyour line is below the view")
+
+
+@pytest.mark.parametrize(
+    ("line_y", "corner"),
+    [((0.1, 0.2), 0.96), ((0.19, 0.19), 0.96), ((0.8, 0.9), 0.04), ((-0.5, 1.5), 0.04)],
+)
+def test_the_readout_box_goes_to_the_corner_the_line_leaves_free(line_y, corner):
+    from helpers.fit_by_hand import _readout_corner
+
+    assert _readout_corner(line_y) == corner
+
+
+def test_more_rows_than_can_be_drawn_are_refused_up_front():
+    X = torch.linspace(0, 1, 10**6).reshape(-1, 1)
+    with pytest.raises(ValueError, match=r"1,000,000 rows; fit_by_hand draws at most 100,000"):
+        fit_by_hand(X, 2 * X)
