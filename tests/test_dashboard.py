@@ -361,3 +361,33 @@ def test_the_controls_are_core_widgets_that_update_while_dragged(dashboard):
 def test_helpers_has_one_public_name_for_the_dashboard():
     assert helpers.dashboard.__all__ == ["training_dashboard"]
     assert "training_dashboard" in helpers.__all__
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"lr": np.float32(0.1), "epochs": np.int64(20), "max_epochs": np.int64(40)},
+        {"lr": torch.tensor(0.1), "epochs": torch.tensor(20), "seed": np.int32(42)},
+    ],
+)
+def test_numpy_scalars_and_0d_tensors_are_accepted_as_train_accepts_them(settings):
+    made = training_dashboard(**settings)
+    assert made.lr_slider.value == pytest.approx(0.1, rel=1e-6)
+    assert made.epochs_slider.value == 20 and type(made.epochs_slider.value) is int
+
+
+def test_a_nan_epochs_value_gets_a_clear_error():
+    with pytest.raises(ValueError, match=r"epochs must be a whole number, got nan"):
+        training_dashboard(epochs=float("nan"))
+
+
+def test_a_sweep_too_big_for_memory_is_refused_before_any_training():
+    with pytest.raises(ValueError, match=r"max_epochs=10,000,000 would need about .* GiB"):
+        training_dashboard(max_epochs=10**7)
+
+
+def test_a_nan_on_the_learning_rate_slider_gets_a_clear_error_and_is_undone():
+    made = training_dashboard(lr=0.1, epochs=10, max_epochs=50)
+    with pytest.raises(ValueError, match=r"learning rate slider must hold a number > 0, got nan"):
+        made.lr_slider.value = float("nan")
+    assert made.lr_slider.value == pytest.approx(0.1)

@@ -16,11 +16,15 @@ from typing import Any
 
 import torch
 
+from .._validate import as_number, check_memory
 from .._widget_picture import widget_bundle
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
 from .drawing import TRUE_BIAS, TRUE_WEIGHT, Frame, Picture, axis_end, fmt
 from .runs import LEARNING_RATES, LOSSES, LR_EXPONENTS, Sweep, nearest_rate
+
+#: Bytes the sweep keeps per epoch (82 lines' weights, biases and losses, as measured).
+BYTES_PER_EPOCH = 11_000
 
 #: Epochs trained per step in the background, after the first picture (about 10-20 ms).
 CHUNK = 50
@@ -74,7 +78,7 @@ class TrainingDashboard:
     def __init__(self, *, lr: Any, epochs: Any, loss: Any, max_epochs: Any, seed: Any) -> None:
         import ipywidgets as widgets
 
-        max_epochs, seed = _whole("max_epochs", max_epochs, 1), _whole("seed", seed, None)
+        max_epochs, seed = _check_max_epochs(max_epochs), _whole("seed", seed, None)
         self._max_epochs = max_epochs
         lr, epochs, loss = _check_lr(lr), _check_epochs(epochs, max_epochs), _check_loss(loss)
         data = split_data(*make_linear_data(TRUE_WEIGHT, TRUE_BIAS))
@@ -87,7 +91,7 @@ class TrainingDashboard:
         loop = running_loop()
         self._sweep.train_to(max_epochs if loop is None else epochs)
         self._picture = Picture(data)
-        frame = self._frame(lr, epochs, loss)
+        frame, self._frame_lr = self._frame(lr, epochs, loss), lr
         low, high, step = LR_EXPONENTS
         layout = {"style": {"description_width": "initial"}, "layout": {"width": "360px"}}
         self.lr_slider = widgets.FloatLogSlider(
@@ -144,10 +148,14 @@ class TrainingDashboard:
     def _redraw(self) -> None:
         """Draw what the controls show now; a typed learning rate snaps to its notch."""
         value = self.lr_slider.value
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            self.lr_slider.value = self._frame_lr  # back to the last picture's rate
+            raise ValueError(f"the learning rate slider must hold a number > 0, got {value!r}.")
         lr, notch = nearest_rate(value), 10 ** round(math.log10(value), 1)
         if not (math.isclose(value, lr) or math.isclose(value, notch, rel_tol=1e-9)):
             self.lr_slider.value = lr  # a typed value; its own request joins this redraw
         frame = self._frame(lr, self.epochs_slider.value, self.loss_buttons.value)
+        self._frame_lr = lr
         self.image.value = self._picture.render(frame)
         self.readout.value = _describe(frame)
 
@@ -178,26 +186,39 @@ def _describe(frame: Frame) -> str:
 
 
 def _whole(name: str, value: Any, low: int | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
-        at_least = "" if low is None else f" of at least {low}"
-        raise ValueError(f"{name} must be a whole number{at_least}, got {value!r}.")
-    return value
+    number = as_number(name, value, integer=True)
+    if low is not None and number < low:
+        raise ValueError(f"{name} must be a whole number of at least {low}, got {value!r}.")
+    return number
+
+
+def _check_max_epochs(max_epochs: Any) -> int:
+    """``max_epochs`` as an int, refused up front where its sweep would not fit in memory."""
+    number = _whole("max_epochs", max_epochs, 1)
+    advice = "Pass a smaller max_epochs (1000 shows the whole story)."
+    check_memory(f"A dashboard with max_epochs={number:,}", number * BYTES_PER_EPOCH, advice)
+    return number
 
 
 def _check_lr(lr: Any) -> float:
     low, high = LEARNING_RATES[0], LEARNING_RATES[-1]
-    ok = isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr)
-    if not ok or not low * (1 - 1e-9) <= lr <= high * (1 + 1e-9):
+    try:
+        number = as_number("lr", lr)
+    except ValueError:
+        number = float("nan")
+    if not low * (1 - 1e-9) <= number <= high * (1 + 1e-9):  # False for NaN too
         raise ValueError(f"lr must be a number from {low:g} to {high:g}, got {lr!r}.")
-    return nearest_rate(lr)
+    return nearest_rate(number)
 
 
 def _check_epochs(epochs: Any, max_epochs: int) -> int:
-    if isinstance(epochs, bool) or not isinstance(epochs, int):
-        raise ValueError(f"epochs must be a whole number, got {epochs!r}.")
-    if not 1 <= epochs <= max_epochs:
-        raise ValueError(f"epochs must be from 1 to {max_epochs}, got {epochs}.")
-    return epochs
+    try:
+        number = as_number("epochs", epochs, integer=True)
+    except ValueError:
+        raise ValueError(f"epochs must be a whole number, got {epochs!r}.") from None
+    if not 1 <= number <= max_epochs:
+        raise ValueError(f"epochs must be from 1 to {max_epochs}, got {epochs!r}.")
+    return number
 
 
 def _check_loss(loss: Any) -> str:
