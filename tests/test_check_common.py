@@ -1,6 +1,6 @@
 """What every exercise check does, whatever its notebook.
 
-An unfinished answer's own NotImplementedError comes through, a value passed instead of
+An unfinished answer gets one friendly line (no traceback, no error), a value passed instead of
 the function is explained, the learner's random state is the same after a check (even when
 the answer reseeds it), and every checker a module defines is exported. The tests run over
 every ``exercise_*`` name in ``helpers.check.__all__``, so a new checker is covered without
@@ -8,8 +8,11 @@ being listed here.
 """
 
 import importlib
+import json
 import pkgutil
 import re
+import traceback
+from pathlib import Path
 
 import pytest
 import torch
@@ -33,6 +36,16 @@ class UnfinishedModel(nn.Module):
 
 #: The unfinished answer of an exercise whose answer is not a function (02.4 takes a class).
 UNFINISHED = {"exercise_02_4": UnfinishedModel}
+
+
+def _stub_names():
+    """The names of the functions and classes the notebooks' exercise cells hand to a check."""
+    names = set()
+    for notebook in (Path(__file__).parent.parent / "notebooks").glob("*.ipynb"):
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            names.update(re.findall(r"check\.exercise_\d\d_\d\((\w+)\)", source))
+    return names
 
 
 def label(exercise):
@@ -73,9 +86,34 @@ def test_every_special_unfinished_answer_belongs_to_an_exercise():
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
-def test_unfinished_answer_raises_its_own_error(exercise):
-    with pytest.raises(NotImplementedError, match="not done yet"):
-        getattr(check, exercise)(UNFINISHED.get(exercise, unfinished))
+def test_an_unfinished_answer_gets_one_friendly_line_and_no_error(exercise, capsys):
+    answer = UNFINISHED.get(exercise, unfinished)
+    assert getattr(check, exercise)(answer) is None
+    out, err = capsys.readouterr()
+    name = answer.__name__
+    assert out == (
+        f"Exercise {label(exercise)} is not done yet: write {name} above and run this cell again.\n"
+    )
+    assert err == "" and len(out.rstrip("\n")) <= 88
+
+
+def test_the_unfinished_line_fits_for_every_notebook_stub():
+    names = _stub_names()
+    assert len(names) >= len(EXERCISES) - 1  # 05.4 moves to a module of its own
+    for name in names:
+        assert len(_core.unfinished_line("04.2", name)) <= 88, name
+
+
+def test_a_not_implemented_error_from_torch_is_a_wrong_answer_not_a_stub():
+    class NoForward(nn.Module):  # forgot forward: torch's Module raises NotImplementedError
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.c = (nn.Parameter(torch.randn(1)) for _ in range(3))
+
+    with pytest.raises(NotImplementedError, match="forward") as raised:
+        check.exercise_02_4(NoForward)
+    files = [entry.filename for entry in traceback.extract_tb(raised.value.__traceback__)]
+    assert not any("helpers/check" in file for file in files), files
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def test_01_2_rejects_shuffling_and_wrong_order_of_results():
         X_train, y_train, X_test, y_test = ordered(X, y, 0.7)
         return X_train, X_test, y_train, y_test
 
-    with pytest.raises(ExerciseError, match="with 50 rows, y_train should have 35"):
+    with pytest.raises(ExerciseError, match=r"wrong order[\s\S]*X_train, y_train, X_test, y_test"):
         check.exercise_01_2(swapped)
 
 
@@ -134,10 +134,11 @@ def test_01_3_accepts_a_seeded_shuffle(capsys):
     assert capsys.readouterr().out.startswith("Exercise 01.3 passed")
 
 
-def test_01_3_accepts_the_helper():
+def test_01_3_rejects_the_helper_the_text_forbids():
     import helpers
 
-    check.exercise_01_3(lambda X, y, seed: helpers.split_data(X, y, shuffle=True, seed=seed))
+    with pytest.raises(ExerciseError, match=r"calls helpers\.split_data[\s\S]*torch\.randperm"):
+        check.exercise_01_3(lambda X, y, seed: helpers.split_data(X, y, shuffle=True, seed=seed))
 
 
 def test_01_3_rejects_shuffling_x_and_y_apart():
@@ -195,6 +196,15 @@ def test_01_4_rejects_missing_too_much_and_uniform_noise():
         check.exercise_01_4(lambda s, seed: noisy(s, seed, scale=5.0))
     with pytest.raises(ExerciseError, match="torch.randn"):
         check.exercise_01_4(lambda s, seed: noisy(s, seed, uniform=True))
+
+
+def test_01_4_names_one_noise_value_shared_by_every_point():
+    def answer(noise_std, seed):
+        X, y = line()
+        return X, y + noise_std * torch.randn(1, generator=torch.Generator().manual_seed(seed))
+
+    with pytest.raises(ExerciseError, match=r"same amount[\s\S]*one noise value per point"):
+        check.exercise_01_4(answer)
 
 
 def test_01_4_rejects_noise_when_none_was_asked():

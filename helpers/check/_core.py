@@ -33,6 +33,12 @@ from ..model import LinearRegressionModel
 # Frames from files in this folder are the checkers' own (the spelling of __file__, as in tracebacks).
 _CHECK_FOLDER = os.path.join(os.path.dirname(__file__), "")
 
+# Frames from these folders are library code: a NotImplementedError raised there is not a stub's.
+_LIBRARY_FOLDERS = tuple(
+    os.path.join(folder, "")
+    for folder in (os.path.dirname(torch.__file__), os.path.dirname(np.__file__))
+) + (os.path.join(os.path.dirname(os.path.dirname(__file__)), ""),)
+
 _LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("exercise", default="?")
 
 #: Seconds a learner's function may run before the check stops it (every answer needs < 5).
@@ -48,7 +54,9 @@ def exercise(label: str, *, seed: int | None = None) -> Callable[[Callable], Cal
 
     The checker runs inside :class:`keeps_random_state` (from ``seed`` if given), with
     ``label`` as the exercise that ``fail``, ``passed`` and ``run_answer`` name, and any error
-    it raises reaches the learner without the checkers' own traceback frames.
+    it raises reaches the learner without the checkers' own traceback frames. A stub's own
+    NotImplementedError (raised in the learner's code, not in a library) prints
+    :func:`unfinished_line` instead: no traceback, and the notebook runs on.
     """
 
     def decorate(checker: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,6 +67,13 @@ def exercise(label: str, *, seed: int | None = None) -> Callable[[Callable], Cal
             try:
                 with keeps_random_state(seed):
                     return checker(*args, **kwargs)
+            except NotImplementedError as error:
+                if not _raised_by_learner(error.__traceback__):
+                    error.with_traceback(_without_checker_frames(error.__traceback__))
+                    raise
+                name = getattr(args[0] if args else None, "__name__", "your function")
+                print(unfinished_line(label, name))
+                return None
             except Exception as error:
                 error.with_traceback(_without_checker_frames(error.__traceback__))
                 raise
@@ -70,8 +85,21 @@ def exercise(label: str, *, seed: int | None = None) -> Callable[[Callable], Cal
     return decorate
 
 
+def unfinished_line(label: str, name: str) -> str:
+    """The one line an exercise whose stub still raises NotImplementedError gets."""
+    return f"Exercise {label} is not done yet: write {name} above and run this cell again."
+
+
+def _raised_by_learner(tb: types.TracebackType | None) -> bool:
+    """Whether the innermost frame is the learner's (a stub), not torch's, NumPy's or ours."""
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    return not where.startswith(_LIBRARY_FOLDERS)
+
+
 def run_answer(answer: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call the learner's function; an unfinished one raises its own NotImplementedError.
+    """Call the learner's function (an unfinished one's NotImplementedError is ``exercise``'s).
 
     One that is still running after ``ANSWER_SECONDS`` is stopped with an ExerciseError
     (where the platform has ``SIGALRM`` and the check runs in the main thread, as in a kernel).

@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import data as _data
 from ._core import exercise, fail, flat64, passed, run_answer
+from ._watch import watching
 
 
 def _as_pair(result: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,8 +131,15 @@ def exercise_01_1(answer: Callable[[], tuple[torch.Tensor, torch.Tensor]]) -> No
 
 
 def _expect_ordered_split(answer: Callable, X: torch.Tensor, y: torch.Tensor, n_train: int) -> None:
-    X_train, y_train, X_test, y_test = _as_split(_run_on_copies(answer, X, y))
+    parts = _as_split(_run_on_copies(answer, X, y))
     n = len(X)
+    right = (X[:n_train], y[:n_train], X[n_train:], y[n_train:])
+    if _same_parts_in_another_order(parts, right):
+        fail(
+            "your four tensors are the right parts, but in the wrong order.",
+            "return X_train, y_train, X_test, y_test, in exactly that order.",
+        )
+    X_train, y_train, X_test, y_test = parts
     for name, value, rows in (
         ("X_train", X_train, n_train),
         ("y_train", y_train, n_train),
@@ -163,6 +172,17 @@ def _expect_ordered_split(answer: Callable, X: torch.Tensor, y: torch.Tensor, n_
             "the X rows are right, but the y rows do not belong to them.",
             "split y at the same place as X.",
         )
+
+
+def _same_parts_in_another_order(parts: tuple, right: tuple) -> bool:
+    """Whether ``parts`` is ``right`` reordered (each part equal to a different one of them)."""
+    if all(_equal(a, b) for a, b in zip(parts, right, strict=True)):
+        return False
+    return all(any(_equal(part, other) for other in right) for part in parts)
+
+
+def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and np.array_equal(flat64(a), flat64(b))
 
 
 @exercise("01.2")
@@ -245,7 +265,14 @@ def _shuffled_split(
 def exercise_01_3(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
     """``answer(X, y, seed)`` shuffles rows (keeping X and y together), then splits 80/20."""
     X, _ = _default_line()
-    first = _shuffled_split(answer, X, 0.7, 0.3, 0)
+    with watching(forbidden=(_data.split_data,)) as seen:
+        first = _shuffled_split(answer, X, 0.7, 0.3, 0)
+    if seen.called:
+        fail(
+            "your function calls helpers.split_data, which does the shuffling for you.",
+            "write it yourself: order = torch.randperm(len(X), generator=...), then index "
+            "X and y with that order and slice at n_train.",
+        )
     again = _shuffled_split(answer, X, 0.7, 0.3, 0)
     if not all(torch.equal(a, b) for a, b in zip(first, again, strict=True)):
         fail(
@@ -260,10 +287,7 @@ def exercise_01_3(answer: Callable[..., tuple[torch.Tensor, ...]]) -> None:
         )
     X_short = torch.arange(30, dtype=torch.float32).unsqueeze(1) / 30
     _shuffled_split(answer, X_short, -2.0, 1.0, 0)
-    passed(
-        "40/10 shuffled split of 50 rows (24/6 of 30), test rows spread over the data, "
-        "every x still paired with its y, same seed same split.",
-    )
+    passed("shuffled 40/10 and 24/6 splits, pairs kept, same seed same split.")
 
 
 def _noisy_fit(answer: Callable, noise_std: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -294,6 +318,14 @@ def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tenso
         )
     x, y_values = _noisy_fit(answer, 0.1, 0)
     spread = float(np.std(y_values - (0.7 * x + 0.3)))
+    shift = float(np.mean(y_values - (0.7 * x + 0.3)))
+    if spread < 1e-6 and abs(shift) > 1e-6:
+        fail(
+            f"with noise_std=0.1 every point moved by the same amount ({shift:.4f}): one "
+            "noise value was drawn and added to all of them.",
+            "draw one noise value per point: torch.randn(X.shape, generator=...) or "
+            "torch.randn_like(y), times noise_std.",
+        )
     if spread < 1e-6:
         fail(
             "with noise_std=0.1 the points still lie exactly on the line.",
@@ -342,7 +374,4 @@ def exercise_01_4(answer: Callable[[float, int], tuple[torch.Tensor, torch.Tenso
             "multiply standard normal noise (torch.randn, spread 1) by noise_std itself; "
             "uniform noise or another scale gives a different spread.",
         )
-    passed(
-        f"noise spread {spread:.4f} (asked 0.1); least-squares fit slope {slope:.4f}, "
-        f"intercept {intercept:.4f} (truth 0.7, 0.3).",
-    )
+    passed(f"spread {spread:.4f} (asked 0.1); fit {slope:.4f}x + {intercept:.4f} (truth 0.7, 0.3).")

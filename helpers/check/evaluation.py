@@ -128,7 +128,7 @@ def exercise_04_1(r_squared: Callable[[torch.Tensor, torch.Tensor], Any]) -> Non
             )
         if abs(got - expected) > 1e-4:
             fail(f"for {what} R² should be {expected:.4f}, yours is {got:.4f}.", hint)
-    passed("1 for perfect, 0 for the mean, negative for worse, right on noisy data.")
+    passed("perfect 1, the mean 0, worse below 0, right on noisy data.")
 
 
 # --- Exercise 04.2 ---------------------------------------------------------------------

@@ -148,7 +148,7 @@ def exercise_02_2(answer: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> 
                 "predicting changed the model's parameters.",
                 "predicting should only call the model.",
             )
-    passed("predictions match weights * x + bias for two lines, carry no grad, model in eval mode.")
+    passed("predictions equal w * x + b, without grad, model in eval mode.")
 
 
 def _find_linear(model: nn.Module) -> nn.Linear | None:
@@ -270,7 +270,7 @@ def exercise_02_3(answer: Callable[[nn.Module], nn.Module]) -> None:
                 "linear.bias (shape (1,)).",
             )
         _expect_own_storage(original, copy, X)
-    passed("the nn.Linear copy predicts exactly like the original for two different lines.")
+    passed("the nn.Linear copy predicts exactly as the original, for two lines.")
 
 
 @exercise("02.4", seed=0)
@@ -354,6 +354,4 @@ def exercise_02_4(answer: Callable[[], nn.Module]) -> None:
             + ("it." if len(missing) == 1 else "them."),
             "use the parameters themselves in forward, not numbers taken out of them with .item().",
         )
-    passed(
-        "three parameters a, b, c of shape (1,); forward matches a*x^2 + b*x + c; gradients flow.",
-    )
+    passed("a, b, c of shape (1,); forward is a*x^2 + b*x + c; gradients flow.")

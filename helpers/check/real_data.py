@@ -312,4 +312,4 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
             "Each step: loss = nn.MSELoss()(model(X_batch), y_batch), optimizer.zero_grad(), "
             "loss.backward(), optimizer.step(), with torch.optim.SGD(model.parameters(), lr=lr).",
         )
-    passed("shuffled mini-batches of the training rows, validated once per epoch.")
+    passed("shuffled mini-batches of training rows, validated once per epoch.")
