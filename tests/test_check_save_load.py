@@ -199,6 +199,61 @@ def test_05_3_refusing_everything_is_caught():
         check.exercise_05_3(lambda path: None)
 
 
+# 05.4: keep the best model
+
+
+def keep_best(folder, epochs, *, save_last=False):
+    data = split_data(*make_linear_data())
+    model = seeded_model()
+    optimizer = momentum_sgd(model)
+    best = float("inf")
+    for _ in range(epochs):
+        loss = train(model, *data, epochs=1, optimizer=optimizer, verbose=False).test_loss[-1]
+        if loss < best:
+            best = loss
+            if not save_last:
+                save_model(model, folder / "best.pt")
+    if save_last:
+        save_model(model, folder / "best.pt")
+    return best
+
+
+def test_05_4_accepts_saving_at_each_new_low(capsys):
+    check.exercise_05_4(keep_best)
+    assert_passed(capsys, "05.4")
+
+
+def test_05_4_accepts_picking_the_best_from_the_history(capsys):
+    def from_history(folder, epochs):
+        data = split_data(*make_linear_data())
+        model = seeded_model()
+        history = train(model, *data, epochs=epochs, optimizer=momentum_sgd(model), verbose=False)
+        best = int(np.argmin(history.test_loss))
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                p.copy_(history.params[best][name])
+        save_model(model, folder / "best.pt")
+        return history.test_loss[best]
+
+    check.exercise_05_4(from_history)
+    assert_passed(capsys, "05.4")
+
+
+def test_05_4_saving_the_final_model_gets_the_loop_hint():
+    with pytest.raises(ExerciseError, match="holds the final model"):
+        check.exercise_05_4(lambda folder, epochs: keep_best(folder, epochs, save_last=True))
+
+
+def test_05_4_a_checkpoint_instead_of_a_model_file_is_caught():
+    def as_checkpoint(folder, epochs):
+        best = keep_best(folder, epochs)
+        save_checkpoint(LinearRegressionModel(), folder / "best.pt", epoch=0)
+        return best
+
+    with pytest.raises(ExerciseError, match="does not load with helpers.load_model"):
+        check.exercise_05_4(as_checkpoint)
+
+
 def test_05_3_catching_every_exception_is_caught():
     def catch_all(path):
         try:
@@ -318,6 +373,20 @@ def test_05_2_accepts_the_checkpoint_helpers(capsys):
 
     check.exercise_05_2(with_helpers)
     assert_passed(capsys, "05.2")
+
+
+# 05.4: the lowest loss may come back as a NumPy number
+
+
+@pytest.mark.parametrize("as_numpy", [np.float32, np.float64, np.asarray])
+def test_05_4_accepts_a_numpy_number(capsys, as_numpy):
+    check.exercise_05_4(lambda folder, epochs: as_numpy(keep_best(folder, epochs)))
+    assert_passed(capsys, "05.4")
+
+
+def test_05_4_a_list_is_not_a_number():
+    with pytest.raises(ExerciseError, match="should return the lowest test loss, got a list"):
+        check.exercise_05_4(lambda folder, epochs: [keep_best(folder, epochs)])
 
 
 # 05.5: train on a device, load on the CPU

@@ -16,6 +16,7 @@ from .save_load import (
     exercise_05_1,
     exercise_05_2,
     exercise_05_3,
+    exercise_05_4,
     exercise_05_5,
 )
 from .training import exercise_03_1, exercise_03_2, exercise_03_3, exercise_03_4
@@ -41,6 +42,7 @@ __all__ = [
     "exercise_05_1",
     "exercise_05_2",
     "exercise_05_3",
+    "exercise_05_4",
     "exercise_05_5",
     "exercise_06_1",
     "exercise_06_2",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import numbers
 import os
 import pickle
 import tempfile
@@ -20,13 +21,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..data import make_linear_data
 from ..device import get_device
 from ..model import LinearRegressionModel
-from ..persistence import ModelFileError
+from ..persistence import ModelFileError, load_model
 from ..training import train
 from ._core import (
     default_split,
@@ -37,6 +39,7 @@ from ._core import (
     mae_descent,
     passed,
     run_answer,
+    unwrapped,
 )
 
 
@@ -87,6 +90,17 @@ def _refuse_unsafe_loads(calls: list[dict[str, Any]]) -> None:
             "your function loads with weights_only=False.",
             "Keep weights_only=True: a file of tensors never needs the unsafe kind of load.",
         )
+
+
+def _as_float(value: Any, what: str) -> float:
+    """A float from a Python, NumPy or one-element tensor number; anything else fails."""
+    value = unwrapped(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        fail(
+            f"your function should return {what}, got a {type(value).__name__}.",
+            "Return a single number: a Python float (history.test_loss holds floats).",
+        )
+    return float(value)
 
 
 # --- Exercise 05.1 ---------------------------------------------------------------------
@@ -338,8 +352,62 @@ def exercise_05_3(load_if_safe: Callable[[Path], Any]) -> None:
                 "file is a different problem and must still raise its own error.",
             )
     passed(
-        "plain file loaded, trapped one refused, missing file raised.",
+        "the plain file loaded, the booby-trapped one was refused, nothing ran, and a missing "
+        "file still raises FileNotFoundError.",
     )
+
+
+# --- Exercise 05.4 ---------------------------------------------------------------------
+
+
+@exercise("05.4")
+def exercise_05_4(keep_best: Callable[[Path, int], Any]) -> None:
+    """Check ``keep_best(folder, epochs)``: best.pt holds the lowest-test-loss model."""
+    for epochs in (100, 40):
+        with keeps_random_state(seed=42):
+            reference = LinearRegressionModel()
+        history = train(
+            reference,
+            *default_split(),
+            epochs=epochs,
+            optimizer=_momentum_sgd(reference),
+            verbose=False,
+        )
+        best = int(np.argmin(history.test_loss))  # the first epoch with the lowest test loss
+        with tempfile.TemporaryDirectory() as name:
+            path = Path(name) / "best.pt"
+            with keeps_random_state():
+                got = run_answer(keep_best, Path(name), epochs)
+            got = _as_float(got, "the lowest test loss")
+            if not path.exists():
+                fail(
+                    "there is no best.pt in the folder your function was given.",
+                    "Save with helpers.save_model(model, folder / 'best.pt') whenever the test "
+                    "loss reaches a new low.",
+                )
+            try:
+                saved = _params(load_model(line_model(0.0, 0.0), path, map_location="cpu"))
+            except ModelFileError:
+                fail(
+                    "best.pt does not load with helpers.load_model.",
+                    "Save just the model's state_dict (helpers.save_model does), not a checkpoint.",
+                )
+        if abs(got - history.test_loss[best]) > 1e-6:
+            fail(
+                f"over {epochs} epochs the lowest test loss is {history.test_loss[best]:.6f}, "
+                f"you returned {got:.6f}.",
+                "Keep track of the lowest test loss seen so far, epoch by epoch.",
+            )
+        if not _same_params(saved, history.params[best]):
+            last = _same_params(saved, history.params[-1])
+            fail(
+                f"best.pt should hold the model of epoch {best + 1}, where the test loss was lowest.",
+                "It holds the final model: save inside the loop, each time the test loss reaches "
+                "a new low."
+                if last
+                else "Save the model right after the epoch whose test loss is the new lowest.",
+            )
+    passed("best.pt holds the epoch with the lowest test loss.")
 
 
 # --- Exercise 05.5 ---------------------------------------------------------------------
@@ -475,5 +543,5 @@ def exercise_05_5(train_and_reload: Callable[..., Any]) -> None:
                     "over all the data: forward, loss, zero_grad, backward, step.",
                 )
     passed(
-        "trained and saved on the device, loaded back right on the CPU.",
+        "trained on the device, saved from there, loaded back on the CPU with the right numbers.",
     )
