@@ -319,3 +319,32 @@ def returns_nothing(model, X_train, y_train, X_val, y_val, epochs, batch_size, l
 def test_06_3_wrong_loops_are_named(answer, message):
     with pytest.raises(ExerciseError, match=message):
         check.exercise_06_3(answer)
+
+
+def test_06_3_names_adam_where_sgd_is_asked():
+    def with_adam(model, X_train, y_train, X_val, y_val, epochs, batch_size, lr):
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        loader = DataLoader(TensorDataset(X_train, y_train), batch_size=batch_size, shuffle=True)
+        losses = []
+        for _ in range(epochs):
+            model.train()
+            for X_batch, y_batch in loader:
+                loss = nn.MSELoss()(model(X_batch), y_batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            model.eval()
+            with torch.inference_mode():
+                losses.append(nn.MSELoss()(model(X_val), y_val).item())
+        return losses
+
+    with pytest.raises(ExerciseError, match=r"steps with Adam[\s\S]*torch\.optim\.SGD"):
+        check.exercise_06_3(with_adam)
+
+
+def test_06_3_names_a_fixed_batch_size_of_32():
+    def batches_of_32(model, X_train, y_train, X_val, y_val, epochs, batch_size, lr):
+        return loop_with_dataloader(model, X_train, y_train, X_val, y_val, epochs, 32, lr)
+
+    with pytest.raises(ExerciseError, match=r"hold 32 rows, but batch_size is 16"):
+        check.exercise_06_3(batches_of_32)

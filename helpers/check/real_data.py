@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ._core import exercise, fail, flat64, keeps_random_state, passed, run_answer
+from ._watch import watching
 
 
 def _array(value: Any, what: str) -> np.ndarray:
@@ -246,9 +247,15 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
     with keeps_random_state(seed=0):
         model = nn.Linear(3, 1)
     start = _parameters(model)
-    with _Batches(model) as seen, keeps_random_state(seed=0):
+    with _Batches(model) as seen, watching() as watched, keeps_random_state(seed=0):
         got = run_answer(
             train_minibatch, model, X_train, y_train, X_val, y_val, epochs, batch_size, lr
+        )
+    if watched.optimizers() - {"SGD"}:
+        fail(
+            f"your loop steps with {', '.join(sorted(watched.optimizers() - {'SGD'}))}, "
+            "but the exercise asks for plain SGD.",
+            "build the optimizer as torch.optim.SGD(model.parameters(), lr=lr).",
         )
     if isinstance(got, torch.Tensor):
         got = got.detach().cpu().ravel().tolist()
@@ -273,6 +280,12 @@ def exercise_06_3(train_minibatch: Callable[..., Any]) -> None:
             "torch.inference_mode(), and never call backward() on it.",
         )
     steps = [batch for batch in seen.inputs if len(batch) <= batch_size]
+    sizes = {len(batch) for batch in seen.inputs}
+    if not steps and sizes and max(sizes) < len(X_train):
+        fail(
+            f"your batches hold {max(sizes)} rows, but batch_size is {batch_size}.",
+            "pass the batch_size argument to the DataLoader instead of a fixed number.",
+        )
     if not steps:
         fail(
             f"every forward pass with gradients on saw more than batch_size = {batch_size} rows: "

@@ -178,7 +178,7 @@ def exercise_03_2(answer: Callable[..., Any]) -> None:
             "the model you were given still has its starting values.",
             "train the `model` argument itself rather than a new model.",
         )
-    first_mae, first_mse = _errors(start_weight, start_bias, X_train, y_train)
+    first_mse = _errors(start_weight, start_bias, X_train, y_train)[1]
     last_mae, last_mse = _errors(weight, bias, X_test, y_test)
     recorded_first, recorded_last = float(train_loss[0]), float(test_loss[-1])
     if not _close(recorded_last, last_mse):
