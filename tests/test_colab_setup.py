@@ -270,3 +270,9 @@ def test_changing_the_address_in_pyproject_rewrites_every_badge_and_set_up_cell(
     before = readme
     assert links.main([]) == 0
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize("source", SOURCES.values(), ids=SOURCES.keys())
+def test_every_line_of_the_set_up_cell_fits_in_88_characters(source):
+    long_lines = [line for line in source.splitlines() if len(line) > 88]
+    assert long_lines == [], f"set-up cell lines over 88 characters: {long_lines}; {RELINK}"

@@ -33,14 +33,15 @@ def badge_source(path: Path, repository: str, branch: str) -> str:
 
 def setup_source(repository: str, branch: str) -> str:
     return (
-        f"{SETUP_MARK}: installs the course's `helpers` package there; does nothing elsewhere.\n"
+        f"{SETUP_MARK}: installs the course's `helpers`; does nothing elsewhere.\n"
         "# Colab already has torch, matplotlib and ipywidgets, so pip leaves them as they are.\n"
         "import subprocess\n"
         "import sys\n"
         "\n"
         f'COURSE = "git+https://github.com/{repository}@{branch}"\n'
         'if "google.colab" in sys.modules:\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", COURSE], check=True)'
+        '    pip = [sys.executable, "-m", "pip", "install", "--quiet", COURSE]\n'
+        "    subprocess.run(pip, check=True)"
     )
 
 
