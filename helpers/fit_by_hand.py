@@ -154,12 +154,13 @@ class _Picture:
         return canvas_png(self.canvas), value
 
     def _readout(self, w: float, b: float, value: float) -> str:
-        """The box's text, placed where the line is not; says where an unseen line went."""
+        """The box's text, moved to where the line is not; says where an unseen line went."""
         low, high = self.y_limits
         left, right = self.x_line[0] + 0.55 * np.ptp(self.x_line), self.x_line[1]
         strip = ((w * left + b - low) / (high - low), (w * right + b - low) / (high - low))
-        self.text.set_y(_readout_corner(strip))
-        self.text.set_va("bottom" if self.text.get_position()[1] < 0.5 else "top")
+        corner = _readout_corner(strip)
+        self.text.set_y(corner)
+        self.text.set_va("bottom" if corner < 0.5 else "top")
         ends = w * self.x_line + b
         where = "below" if ends.max() < low else "above" if ends.min() > high else None
         text = f"w = {_four_decimals(w)}   b = {_four_decimals(b)}\n"

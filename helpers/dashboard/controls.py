@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .._validate import as_number, check_memory
+from .._validate import as_number, check_memory, positive_int
 from .._widget_picture import widget_bundle
 from ..data import make_linear_data, split_data
 from ..model import LinearRegressionModel
@@ -78,7 +78,8 @@ class TrainingDashboard:
     def __init__(self, *, lr: Any, epochs: Any, loss: Any, max_epochs: Any, seed: Any) -> None:
         import ipywidgets as widgets
 
-        max_epochs, seed = _check_max_epochs(max_epochs), _whole("seed", seed, None)
+        max_epochs = _check_max_epochs(max_epochs)
+        seed = as_number("seed", seed, integer=True)
         self._max_epochs = max_epochs
         lr, epochs, loss = _check_lr(lr), _check_epochs(epochs, max_epochs), _check_loss(loss)
         data = split_data(*make_linear_data(TRUE_WEIGHT, TRUE_BIAS))
@@ -185,16 +186,9 @@ def _describe(frame: Frame) -> str:
     return text + (f"<br>{html.escape(frame.message)}" if frame.message else "")
 
 
-def _whole(name: str, value: Any, low: int | None) -> int:
-    number = as_number(name, value, integer=True)
-    if low is not None and number < low:
-        raise ValueError(f"{name} must be a whole number of at least {low}, got {value!r}.")
-    return number
-
-
 def _check_max_epochs(max_epochs: Any) -> int:
     """``max_epochs`` as an int, refused up front where its sweep would not fit in memory."""
-    number = _whole("max_epochs", max_epochs, 1)
+    number = positive_int("max_epochs", max_epochs)
     advice = "Pass a smaller max_epochs (1000 shows the whole story)."
     check_memory(f"A dashboard with max_epochs={number:,}", number * BYTES_PER_EPOCH, advice)
     return number
